@@ -1,0 +1,69 @@
+"""``dockyard``: the command line, docker compose's global flags first.
+
+Owns the click group and the global options; each family of commands lives
+in its own module and is imported only when it runs, so ``dockyard --help``
+pays for click alone. Errors become messages in ``exit.py``, nowhere else.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import exit as exit_
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _Group(click.Group):
+    """Commands registered by name and module, imported on use."""
+
+    lazy = {"config": ("orchestrator.cli.config", "config")}
+
+    def list_commands(self, ctx):
+        return sorted(self.lazy)
+
+    def get_command(self, ctx, name):
+        if name not in self.lazy:
+            return None
+        module_name, attribute = self.lazy[name]
+        module = __import__(module_name, fromlist=[attribute])
+        return getattr(module, attribute)
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.option("-f", "--file", "files", multiple=True, metavar="FILE",
+              help="Compose configuration files (repeatable; - reads standard input).")
+@click.option("-p", "--project-name", metavar="NAME", help="Project name.")
+@click.option("--project-directory", metavar="DIR",
+              help="Alternate working directory (default: the directory of the first file).")
+@click.option("--env-file", "env_files", multiple=True, metavar="FILE",
+              help="Alternate environment files (repeatable).")
+@click.option("--profile", "profiles", multiple=True, metavar="PROFILE",
+              help="Profiles to enable (repeatable).")
+@click.version_option(package_name="dockyard", prog_name="dockyard")
+@click.pass_context
+def cli(ctx, files, project_name, project_directory, env_files, profiles):
+    """Define and run multi-container applications with Dockyard."""
+    ctx.obj = {"files": files, "project_name": project_name, "project_directory": project_directory,
+               "env_files": env_files, "profiles": profiles}
+
+
+def main(argv: list[str] | None = None) -> int:
+    def command() -> int | None:
+        return cli.main(args=argv, prog_name="dockyard", standalone_mode=False)
+
+    try:
+        return exit_.run(command)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.exceptions.Abort:
+        sys.stderr.write("Aborted!\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

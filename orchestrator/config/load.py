@@ -1,0 +1,251 @@
+"""The loader pipeline: compose files in, a Project out. One stage per line.
+
+Per file (so every error names the file it is in): parse YAML with a source
+map -> interpolate -> validate against the schema -> canonical long syntax.
+Then per project: extends -> include -> !reset/!override -> merge ->
+defaults -> paths -> normalize -> profiles -> consistency -> dependency graph
+-> env_file/label_file -> selected services -> unused resources dropped.
+
+Owns the order of the stages and where errors get their file and line; each
+stage lives in its own module. Imports only orchestrator.config modules; the
+graph (networkx) is imported when the consistency stage runs.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+
+from . import canonical, consistency, environment as env_stage, extends, include, merge
+from . import normalize, paths, shape, sources, substitution, validate, yamlsrc
+from .errors import ConfigError, ConfigErrors, SchemaError, raise_all
+from .sources import ConfigFile, Options
+
+
+@dataclass
+class Project:
+    name: str
+    working_dir: str
+    config_files: list[str]
+    environment: dict[str, str]
+    model: dict  # canonical and normalized; only enabled (and selected) services
+    disabled: dict = field(default_factory=dict)  # services profiles turned off
+    profiles: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def services(self) -> dict:
+        return self.model.get("services") or {}
+
+    def render(self, fmt: str = shape.YAML, *, escape: bool = True) -> dict:
+        document = shape.render(self.model, fmt)
+        return shape.escape_dollars(document) if escape else document
+
+
+def _display(path: str, cwd: str) -> str:
+    if path == "-":
+        return "<stdin>"
+    relative = os.path.relpath(path, cwd)
+    return path if relative.startswith("..") else relative
+
+
+class _Locator:
+    """Gives project-level errors the file and line of the key they name."""
+
+    def __init__(self) -> None:
+        self.maps: list[yamlsrc.SourceMap] = []
+
+    def add(self, source: yamlsrc.SourceMap) -> None:
+        self.maps.append(source)
+
+    def locate(self, error: ConfigError) -> ConfigError:
+        if error.location.file or not error.location.path:
+            return error
+        path = error.location.path
+        for depth in range(len(path), 0, -1):
+            for source in reversed(self.maps):
+                if path[:depth] in source.values:
+                    line, column = source.locate(path)
+                    return error.at(file=source.file, line=line, column=column)
+        return error
+
+
+class _Pipeline:
+    def __init__(self, options: Options, interpolate: bool) -> None:
+        self.options = options
+        self.interpolate = interpolate
+        self.locator = _Locator()
+        self.warnings: list[str] = []
+
+    # -- per file -----------------------------------------------------------
+    def parse(self, file: ConfigFile, environment: dict) -> list[yamlsrc.Document]:
+        display = _display(file.filename, self.options.cwd)
+        documents = yamlsrc.load_documents(file.content, display)
+        for document in documents:
+            self.locator.add(document.source)
+            document.data = self._stages(document, environment)
+        return documents
+
+    def _stages(self, document: yamlsrc.Document, environment: dict) -> dict:
+        source = document.source
+        try:
+            data = document.data
+            if not isinstance(data, dict):
+                raise SchemaError("top-level object must be a mapping").at(path=())
+            if self.interpolate:
+                data = substitution.interpolate(data, environment.get)
+            self._validate(data, source)
+            if "version" in data:
+                self.warnings.append(f"{source.file}: the attribute `version` is obsolete, "
+                                     "it will be ignored, please remove it to avoid potential confusion")
+                del data["version"]
+            return canonical.canonical(data)
+        except ConfigErrors as errors:
+            raise ConfigErrors(_at(e, source) for e in errors.errors) from None
+        except ConfigError as error:
+            raise _at(error, source) from None
+
+    def _validate(self, data: dict, source: yamlsrc.SourceMap) -> None:
+        errors = []
+        for violation in validate.validate(data):
+            line, column = source.locate(violation.path, key=violation.key)
+            errors.append(SchemaError(violation.message).at(
+                file=source.file, line=line, column=column, path=violation.path))
+        raise_all(errors)
+
+    # -- per project -----------------------------------------------------------
+    def load_model(self, files: list[ConfigFile], working_dir: str, environment: dict,
+                   chain: tuple = ()) -> dict:
+        model: dict = {}
+        for file in files:
+            for document in self.parse(file, environment):
+                data = document.data
+                try:
+                    extends.apply(data, file.filename, lambda path: self._services_of(path, environment))
+                    include.apply(data, working_dir, environment, chain + (file.filename,), self._included)
+                except ConfigError as error:
+                    raise _at(error, document.source) from None
+                merge.apply_tags(model, data, document.tags)
+                model = merge.merge_documents(model, data)
+        normalize.apply_defaults(model)
+        normalize.check_semantics(model)
+        paths.resolve_model(model, working_dir)
+        return model
+
+    def _services_of(self, path: str, environment: dict) -> dict:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(path)
+        with open(path, encoding="utf-8") as handle:
+            merged: dict = {}
+            for document in self.parse(ConfigFile(path, handle.read()), environment):
+                merge.apply_tags(merged, document.data, document.tags)
+                merged = merge.merge_documents(merged, document.data)
+        return merged.get("services") or {}
+
+    def _included(self, paths_: list[str], working_dir: str, environment: dict, chain: tuple) -> dict:
+        files = [sources.read_file(p, self.options) for p in paths_]
+        return self.load_model(files, working_dir, environment, chain)
+
+
+def _at(error: ConfigError, source: yamlsrc.SourceMap) -> ConfigError:
+    if error.location.file:
+        return error
+    line, column = source.locate(error.location.path or ())
+    return error.at(file=source.file, line=line, column=column)
+
+
+def _name_in_files(files: list[ConfigFile], environment: dict, interpolate: bool) -> str:
+    """The last non-empty top-level ``name:`` of the files, interpolated."""
+    found = ""
+    for file in files:
+        for document in yamlsrc.load_documents(file.content, _display(file.filename, os.getcwd())):
+            name = document.data.get("name") if isinstance(document.data, dict) else None
+            if isinstance(name, str) and name:
+                found = substitution.interpolate(name, environment.get) if interpolate else name
+    return found
+
+
+def _project_name(resolved: sources.Sources, interpolate: bool) -> str:
+    if resolved.explicit_name:
+        return resolved.explicit_name
+    name = sources.normalize_project_name(_name_in_files(resolved.files, resolved.environment, interpolate))
+    if not name:
+        name = sources.normalize_project_name(os.path.basename(resolved.working_dir))
+    if not name:
+        raise ConfigError(
+            f"project name must not be empty: the directory name {os.path.basename(resolved.working_dir)!r} "
+            "has no usable characters", hint="set one with -p, COMPOSE_PROJECT_NAME or name:")
+    return name
+
+
+def _split_profiles(services: dict, profiles: list[str]) -> tuple[dict, dict]:
+    enabled, disabled = {}, {}
+    for name, service in services.items():
+        own = service.get("profiles") or []
+        on = not own or "*" in profiles or any(p in own for p in profiles)
+        (enabled if on else disabled)[name] = service
+    return enabled, disabled
+
+
+def _unused_resources_dropped(model: dict) -> None:
+    services = (model.get("services") or {}).values()
+    used = {
+        "networks": {n for s in services for n in (s.get("networks") or {})},
+        "volumes": {v.get("source") for s in services for v in s.get("volumes") or []
+                    if v.get("type") == "volume" and v.get("source")},
+        "secrets": {x.get("source") for s in services
+                    for x in (s.get("secrets") or []) + ((s.get("build") or {}).get("secrets") or [])},
+        "configs": {x.get("source") for s in services for x in s.get("configs") or []},
+        "models": {m for s in services for m in (s.get("models") or {})},
+    }
+    for section, names in used.items():
+        if section in model:
+            model[section] = {k: v for k, v in model[section].items() if k in names}
+
+
+def load_project(options: Options, *, services: tuple[str, ...] = (), interpolate: bool = True,
+                 resolve_env_files: bool = True) -> Project:
+    """Load the project the command line describes; raises ConfigError."""
+    resolved = sources.resolve(options)
+    name = _project_name(resolved, interpolate)
+    environment = dict(resolved.environment, COMPOSE_PROJECT_NAME=name)
+    pipeline = _Pipeline(options, interpolate)
+    model = pipeline.load_model(resolved.files, resolved.working_dir, environment)
+    if not model:
+        raise ConfigError("empty compose file", hint="a compose file needs at least a services: key")
+    try:
+        return _finish(model, name, resolved, environment, services, resolve_env_files, pipeline)
+    except ConfigErrors as errors:
+        raise ConfigErrors(pipeline.locator.locate(e) for e in errors.errors) from None
+    except ConfigError as error:
+        raise pipeline.locator.locate(error) from None
+
+
+def _finish(model, name, resolved, environment, selected, resolve_env_files, pipeline) -> Project:
+    model["name"] = name
+    normalize.normalize(model, name, environment)
+    profiles = list(resolved.profiles)
+    all_services = model.get("services") or {}
+    unknown = [s for s in selected if s not in all_services]
+    if unknown:
+        raise ConfigError(f"no such service: {unknown[0]}")
+    for service in selected:  # naming a service enables its profiles
+        profiles += all_services[service].get("profiles") or []
+    enabled, disabled = _split_profiles(all_services, profiles)
+    model["services"] = enabled
+    consistency.check(model)
+    from orchestrator import graph as graph_module
+    graph = graph_module.build(enabled, disabled)
+    for service_name, service in enabled.items():
+        if resolve_env_files:
+            env_stage.resolve_env_files(service_name, service, environment, discard=True)
+        env_stage.resolve_label_files(service_name, service, discard=True)
+    if selected:
+        keep = graph.closure(selected)
+        model["services"] = {n: s for n, s in enabled.items() if n in keep}
+        for service in model["services"].values():
+            if "depends_on" in service:
+                service["depends_on"] = {d: c for d, c in service["depends_on"].items() if d in keep}
+    _unused_resources_dropped(model)
+    return Project(name, resolved.working_dir, [f.filename for f in resolved.files], environment,
+                   model, disabled, profiles, pipeline.warnings + graph.warnings)
