@@ -80,5 +80,16 @@ def _render(project, fmt, no_interpolate, services, *, list_services, list_volum
         if missing:
             raise click.ClickException(f"no such service: {missing[0]}")
         return "".join(f"{n} {naming.config_hash(rendered[n])}\n" for n in names)
-    document = project.render(fmt, escape=not no_interpolate)
+    if no_interpolate:  # compose prints its partly resolved model, keys sorted
+        document = _sorted(project.raw_model)
+        return emit.to_json(document) if fmt == "json" else emit.to_yaml(document)
+    document = project.render(fmt)
     return emit.to_json(document) if fmt == "json" else emit.to_yaml(document)
+
+
+def _sorted(value):
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value

@@ -53,7 +53,7 @@ def _env_file(value, path):
     return out
 
 
-def _ports(value, path):
+def _ports(value, path, lenient=False):
     out = []
     for index, entry in enumerate(value):
         if isinstance(entry, dict):
@@ -64,17 +64,22 @@ def _ports(value, path):
         try:
             out.extend(syntax.parse_port(syntax.go_string(entry)))
         except ValueError as exc:
+            if lenient:  # not interpolated: ${...} is no port yet
+                return value
             raise _invalid(path + (index,), exc) from None
     return out
 
 
-def _volumes(value, path):
+def _volumes(value, path, lenient=False):
     out = []
     for index, entry in enumerate(value):
         if isinstance(entry, str):
             try:
                 entry = syntax.parse_volume(entry)
             except ValueError as exc:
+                if lenient:
+                    out.append(entry)
+                    continue
                 raise _invalid(path + (index,), exc) from None
             if entry.get("target"):
                 entry["target"] = posixpath.normpath(entry["target"])
@@ -217,8 +222,14 @@ def _external(resource, path):
     return resource
 
 
-def canonical(document: dict) -> dict:
-    """Rewrite ``document`` (one validated, interpolated file) into long syntax.
+_LENIENT = {"ports": _ports, "volumes": _volumes}
+# compose's model before interpolation keeps these in the form written.
+_KEPT_AS_WRITTEN = ("environment", "labels", "annotations", "sysctls")
+
+
+def canonical(document: dict, *, lenient: bool = False) -> dict:
+    """Rewrite ``document`` (one validated file) into long syntax. ``lenient``
+    (for a file that was not interpolated) keeps values that do not parse yet.
 
     Mutates and returns it."""
     services = document.get("services")
@@ -228,7 +239,12 @@ def canonical(document: dict) -> dict:
                 continue
             for key, rule in SERVICE_RULES.items():
                 if key in service and service[key] is not None:
-                    service[key] = rule(service[key], ("services", name, key))
+                    if lenient and key in _KEPT_AS_WRITTEN:
+                        continue
+                    if lenient and key in _LENIENT:
+                        service[key] = _LENIENT[key](service[key], ("services", name, key), True)
+                    else:
+                        service[key] = rule(service[key], ("services", name, key))
             deploy = service.get("deploy")
             if isinstance(deploy, dict) and deploy.get("labels") is not None:
                 deploy["labels"] = _LABELS(deploy["labels"], ("services", name, "deploy", "labels"))

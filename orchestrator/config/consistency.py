@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 
 from .errors import ConfigError, ReferenceError_, SchemaError
+from .syntax import parse_bytes
 
 
 def _undefined(kind: str, service: str, name: str, defined, path: tuple) -> ConfigError:
@@ -84,6 +85,23 @@ def _limits(name: str, service: dict) -> list[ConfigError]:
     for key, value in (("scale", scale), ("deploy.replicas", replicas)):
         if isinstance(value, int) and value < 0:
             errors.append(SchemaError("must be greater than or equal to 0").at(path=where + tuple(key.split("."))))
+    limits = (deploy.get("resources") or {}).get("limits") or {}
+    reservations = (deploy.get("resources") or {}).get("reservations") or {}
+    for key, holder, deploy_key, parse in (
+            ("cpus", limits, "limits.cpus", float), ("mem_limit", limits, "limits.memory", parse_bytes),
+            ("mem_reservation", reservations, "reservations.memory", parse_bytes),
+            ("pids_limit", limits, "limits.pids", int)):
+        mine, theirs = service.get(key), holder.get(deploy_key.split(".")[1])
+        if mine in (None, 0, "") or theirs is None or not deploy:
+            continue
+        try:
+            differ = parse(mine) != parse(theirs)
+        except (TypeError, ValueError):
+            continue  # the value itself is reported where it is rendered
+        if differ:
+            errors.append(SchemaError(
+                f"can't set distinct values on '{key}' and 'deploy.resources.{deploy_key}'",
+                hint="set only one of them").at(path=where + (key,)))
     count = scale if scale is not None else (replicas if replicas is not None else 1)
     if count > 1 and service.get("container_name"):
         errors.append(SchemaError(
@@ -99,6 +117,15 @@ def check(model: dict) -> None:
     for name, service in sorted((model.get("services") or {}).items()):
         errors.extend(_exclusive(name, service))
         errors.extend(_references(name, service, model))
+    owners: dict[str, str] = {}
+    for name, service in sorted((model.get("services") or {}).items()):
+        container_name = service.get("container_name")
+        if container_name and container_name in owners:
+            errors.append(SchemaError(
+                f'container name "{container_name}" is already in use by service "{owners[container_name]}"',
+                hint="container names must be unique").at(path=("services", name, "container_name")))
+        elif container_name:
+            owners[container_name] = name
     for name, secret in sorted((model.get("secrets") or {}).items()):
         if not secret.get("external") and not secret.get("file") and not secret.get("environment"):
             errors.append(SchemaError(f'secret "{name}" must declare either `file` or `environment`')

@@ -21,8 +21,9 @@ LoadFile = Callable[[str], dict]
 
 
 class _Resolver:
-    def __init__(self, load_file: LoadFile) -> None:
+    def __init__(self, load_file: LoadFile, rules) -> None:
         self.load_file = load_file
+        self.rules = rules
         self.files: dict[str, dict] = {}
 
     def services_of(self, filename: str) -> dict:
@@ -62,17 +63,18 @@ class _Resolver:
         base = self.resolve(ref, target_services, target_file, chain + (link,))
         merged = merge.merge_values(copy.deepcopy(base) if base else {},
                                     {k: v for k, v in service.items() if k != "extends"},
-                                    ("services", name))
+                                    ("services", name), rules=self.rules)
         merge.enforce_unicity(merged)
         services[name] = merged
         return merged
 
 
-def apply(document: dict, filename: str, load_file: LoadFile) -> None:
-    """Resolve every ``extends`` in ``document`` (one file, canonical)."""
+def apply(document: dict, filename: str, load_file: LoadFile, *, raw: bool = False) -> None:
+    """Resolve every ``extends`` in ``document`` (one file, canonical).
+    ``raw``: the file was not interpolated (see merge.RAW_RULES)."""
     services = document.get("services")
     if not isinstance(services, dict):
         return
-    resolver = _Resolver(load_file)
+    resolver = _Resolver(load_file, merge.RAW_RULES if raw else merge.RULES)
     for name in list(services):
         resolver.resolve(name, services, filename, ())

@@ -29,6 +29,9 @@ class Project:
     config_files: list[str]
     environment: dict[str, str]
     model: dict  # canonical and normalized; only enabled (and selected) services
+    # The normalized model before profiles and env files: what compose prints
+    # for `config --no-interpolate`.
+    raw_model: dict = field(default_factory=dict)
     disabled: dict = field(default_factory=dict)  # services profiles turned off
     profiles: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -99,7 +102,7 @@ class _Pipeline:
                 self.warnings.append(f"{source.file}: the attribute `version` is obsolete, "
                                      "it will be ignored, please remove it to avoid potential confusion")
                 del data["version"]
-            return canonical.canonical(data)
+            return canonical.canonical(data, lenient=not self.interpolate)
         except ConfigErrors as errors:
             raise ConfigErrors(_at(e, source) for e in errors.errors) from None
         except ConfigError as error:
@@ -121,12 +124,13 @@ class _Pipeline:
             for document in self.parse(file, environment):
                 data = document.data
                 try:
-                    extends.apply(data, file.filename, lambda path: self._services_of(path, environment))
+                    extends.apply(data, file.filename, lambda path: self._services_of(path, environment),
+                                  raw=not self.interpolate)
                     include.apply(data, working_dir, environment, chain + (file.filename,), self._included)
                 except ConfigError as error:
                     raise _at(error, document.source) from None
                 merge.apply_tags(model, data, document.tags)
-                model = merge.merge_documents(model, data)
+                model = merge.merge_documents(model, data, raw=not self.interpolate)
         normalize.apply_defaults(model)
         normalize.check_semantics(model)
         paths.resolve_model(model, working_dir)
@@ -139,7 +143,7 @@ class _Pipeline:
             merged: dict = {}
             for document in self.parse(ConfigFile(path, handle.read()), environment):
                 merge.apply_tags(merged, document.data, document.tags)
-                merged = merge.merge_documents(merged, document.data)
+                merged = merge.merge_documents(merged, document.data, raw=not self.interpolate)
         return merged.get("services") or {}
 
     def _included(self, paths_: list[str], working_dir: str, environment: dict, chain: tuple) -> dict:
@@ -224,6 +228,10 @@ def load_project(options: Options, *, services: tuple[str, ...] = (), interpolat
 def _finish(model, name, resolved, environment, selected, resolve_env_files, pipeline) -> Project:
     model["name"] = name
     normalize.normalize(model, name, environment)
+    raw_model = copy.deepcopy(model)
+    if not pipeline.interpolate:  # compose stops at its raw model here
+        return Project(name, resolved.working_dir, [f.filename for f in resolved.files],
+                       environment, raw_model, raw_model, warnings=pipeline.warnings)
     profiles = list(resolved.profiles)
     all_services = model.get("services") or {}
     unknown = [s for s in selected if s not in all_services]
@@ -248,4 +256,4 @@ def _finish(model, name, resolved, environment, selected, resolve_env_files, pip
                 service["depends_on"] = {d: c for d, c in service["depends_on"].items() if d in keep}
     _unused_resources_dropped(model)
     return Project(name, resolved.working_dir, [f.filename for f in resolved.files], environment,
-                   model, disabled, profiles, pipeline.warnings + graph.warnings)
+                   model, raw_model, disabled, profiles, pipeline.warnings + graph.warnings)

@@ -27,11 +27,17 @@ def _replace(base, other, path):
 
 def _update(base, other, path):
     """Environment-like mappings: later keys win, even with a null value."""
-    if not isinstance(base, dict) or not isinstance(other, dict):
-        return copy.deepcopy(other)
-    merged = dict(base)
-    merged.update(copy.deepcopy(other))
-    return merged
+    if isinstance(base, dict) and isinstance(other, dict):
+        merged = dict(base)
+        merged.update(copy.deepcopy(other))
+        return merged
+    return _sequence_update(base, other, path)
+
+
+def _sequence_update(base, other, path):
+    """How compose merges them in its raw model (``config --no-interpolate``):
+    as ``KEY=VALUE`` sequences, one entry per key, the later one in place."""
+    return _dedupe(_as_sequence(base) + _as_sequence(other), _key_value)
 
 
 def _as_sequence(value) -> list:
@@ -87,7 +93,7 @@ def _ipam_config(base, other, path):
 
 _KV = ("environment", "labels", "annotations", "sysctls", "build.args", "build.labels",
        "build.additional_contexts", "deploy.labels")
-RULES = PathTable({
+_RULES = {
     "services.*.command": _replace,
     "services.*.entrypoint": _replace,
     "services.*.healthcheck.test": _replace,
@@ -101,22 +107,25 @@ RULES = PathTable({
     "networks.*.labels": _update,
     "volumes.*.labels": _update,
     "networks.*.ipam.config": _ipam_config,
-})
+}
+RULES = PathTable(_RULES)
+RAW_RULES = PathTable({path: (_sequence_update if rule is _update else rule)
+                       for path, rule in _RULES.items()})
 
 
-def merge_values(base, other, path: tuple = (), *, generic: bool = False):
+def merge_values(base, other, path: tuple = (), *, generic: bool = False, rules=RULES):
     """``other`` merged over ``base`` (neither is modified)."""
     if not generic:
-        node = RULES.lookup(path)
-        if node is not None:
-            return node(base, other, path)
+        rule = rules.lookup(path)
+        if rule is not None:
+            return rule(base, other, path)
     if other is None:
         return copy.deepcopy(base)
     if isinstance(base, dict) and isinstance(other, dict):
         merged = dict(base)
         for key, value in other.items():
             if key in merged:
-                merged[key] = merge_values(merged[key], value, path + (key,))
+                merged[key] = merge_values(merged[key], value, path + (key,), rules=rules)
             else:
                 merged[key] = copy.deepcopy(value)
         return merged
@@ -221,9 +230,10 @@ def _delete(data, path: tuple) -> None:
         data.pop(path[-1], None)
 
 
-def merge_documents(base: dict, other: dict) -> dict:
-    """A whole file merged over the project so far; services then get unicity."""
-    merged = merge_values(base, other, ())
+def merge_documents(base: dict, other: dict, *, raw: bool = False) -> dict:
+    """A whole file merged over the project so far; services then get unicity.
+    ``raw``: the files were not interpolated (compose's raw model)."""
+    merged = merge_values(base, other, (), rules=RAW_RULES if raw else RULES)
     for service in (merged.get("services") or {}).values():
         if isinstance(service, dict):
             enforce_unicity(service)

@@ -29,8 +29,9 @@ def apply_defaults(model: dict) -> None:
         for secret in service.get("secrets") or []:
             secret.setdefault("target", f"/run/secrets/{secret.get('source')}")
         for port in service.get("ports") or []:
-            port.setdefault("protocol", "tcp")
-            port.setdefault("mode", "ingress")
+            if isinstance(port, dict):  # not yet a mapping when not interpolated
+                port.setdefault("protocol", "tcp")
+                port.setdefault("mode", "ingress")
         requests = ((service.get("deploy") or {}).get("resources") or {}).get("reservations") or {}
         for request in (requests.get("devices") or []) + (service.get("gpus") or []):
             if "count" not in request and "device_ids" not in request:
@@ -56,7 +57,7 @@ def check_semantics(model: dict) -> None:
                     path=("volumes", name))
     for name, service in (model.get("services") or {}).items():
         for index, port in enumerate((service or {}).get("ports") or []):
-            host_ip = port.get("host_ip")
+            host_ip = port.get("host_ip") if isinstance(port, dict) else None
             if host_ip:
                 try:
                     ipaddress.ip_address(host_ip)
@@ -69,7 +70,17 @@ def check_semantics(model: dict) -> None:
                     path=("services", name, "develop", "watch", index, "path"))
 
 
-def _resolve_mapping(mapping: dict, environment: dict, keep_empty: bool) -> dict:
+def _resolve_mapping(mapping, environment: dict, keep_empty: bool):
+    if isinstance(mapping, list):  # KEY=VALUE lists of a model not interpolated
+        out_list = []
+        for entry in mapping:
+            if isinstance(entry, str) and "=" not in entry:
+                if entry in environment:
+                    entry = f"{entry}={environment[entry]}"
+                elif not keep_empty:
+                    continue
+            out_list.append(entry)
+        return out_list
     out = {}
     for key, value in mapping.items():
         if value is not None:
@@ -131,13 +142,13 @@ def normalize(model: dict, project_name: str, environment: dict) -> dict:
             build.setdefault("context", ".")
             if build.get("dockerfile") is None and build.get("dockerfile_inline") is None:
                 build["dockerfile"] = "Dockerfile"
-            if isinstance(build.get("args"), dict):
+            if isinstance(build.get("args"), (dict, list)):
                 build["args"] = _resolve_mapping(build["args"], environment, keep_empty=False)
-        if isinstance(service.get("environment"), dict):
+        if isinstance(service.get("environment"), (dict, list)):
             service["environment"] = _resolve_mapping(service["environment"], environment, keep_empty=True)
         _implied_dependencies(service)
         for volume in service.get("volumes") or []:
-            if volume.get("target"):
+            if isinstance(volume, dict) and volume.get("target"):
                 volume["target"] = posixpath.normpath(volume["target"])
     for section in ("networks", "volumes", "configs", "secrets"):
         resources = model.get(section)

@@ -81,16 +81,33 @@ def _strings(v, fmt):
     return [syntax.go_string(x) for x in ([v] if isinstance(v, str) else v)]
 
 
+def _as_mapping(v, bare):
+    """A mapping, or a ``KEY=VALUE`` list read as one (bare KEY -> ``bare``)."""
+    if isinstance(v, list):
+        pairs = (syntax.go_string(e).partition("=") for e in v)
+        return {key: (value if found else bare) for key, found, value in pairs}
+    return v
+
+
 def _string_map(v, fmt):
+    v = _as_mapping(v, "")
     if not v:
         return _OMIT
     return {k: ("" if v[k] is None else syntax.go_string(v[k])) for k in sorted(v)}
 
 
 def _env_map(v, fmt):
+    v = _as_mapping(v, None)
     if not v:
         return _OMIT
     return {k: (None if v[k] is None else syntax.go_string(v[k])) for k in sorted(v)}
+
+
+def _multi_options(v, fmt):
+    if not v:
+        return _OMIT
+    return {k: [syntax.go_string(x) for x in (v[k] if isinstance(v[k], list) else [v[k]])]
+            for k in sorted(v)}
 
 
 def _command(v, fmt):
@@ -178,8 +195,6 @@ def _external(v, fmt):
     return True if v is True or (isinstance(v, str) and v.lower() == "true") else _OMIT
 
 
-def _raw(v, fmt):
-    return _OMIT if v is None else v
 
 
 # -- structs -----------------------------------------------------------------
@@ -247,7 +262,7 @@ SERVICE = [
     ("depends_on", dct(DEPENDENCY)), ("deploy", obj(DEPLOY)), ("device_cgroup_rules", _strings),
     ("devices", lst([("source", _s), ("target", _s), ("permissions", _s)])), ("dns", _strings),
     ("dns_opt", _strings), ("dns_search", _strings), ("dockerfile", _s), ("domainname", _s),
-    ("entrypoint", _command), ("provider", obj([("type", _s), ("options", _raw)])),
+    ("entrypoint", _command), ("provider", obj([("type", _s), ("options", _multi_options)])),
     ("environment", _env_map), ("env_file", _env_files), ("expose", _strings),
     ("extends", obj([("file", _s), ("service", _s)])), ("external_links", _strings),
     ("extra_hosts", _hosts), ("group_add", _strings), ("gpus", lst(DEVICE_REQUEST)), ("hostname", _s),

@@ -134,7 +134,7 @@ def load_env_files(files: list[str], base: Mapping[str, str]) -> dict[str, str]:
             raise ConfigError(f"env file {path} is a directory, not a file")
         if not os.path.exists(path):
             raise ConfigError(f"env file {path} not found", hint="check the --env-file path")
-        loaded.update(dotenv.load_file(path, lookup))
+        dotenv.load_file(path, lookup, into=loaded)
     environment = dict(loaded)
     environment.update(base)
     return environment
@@ -179,8 +179,11 @@ def resolve(options: Options) -> Sources:
             hint=f"no {' or '.join(DEFAULT_FILES[:2])} in {options.cwd} or its parents; "
                  "use -f to name one")
     working_dir = _working_dir(options, paths)
-    env_files = _env_files(options, working_dir)
-    environment = load_env_files(env_files, environ)
+    # compose looks for .env again in the project directory, and keeps the
+    # first one when there is none there.
+    env_files = _env_files(options, working_dir) or _env_files(options, first_dir)
+    # ... and what the first pass set wins over the second one.
+    environment = load_env_files(env_files, environment)
     explicit = _explicit_name(options, environment)
     files = [read_file(p, options) for p in paths]
     return Sources(files, working_dir, environment, env_files,

@@ -12,8 +12,10 @@ Standard library only.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 import shlex
+from decimal import Decimal
 
 # -- ports -----------------------------------------------------------------
 
@@ -286,6 +288,30 @@ def parse_hosts(entries) -> dict[str, list[str]]:
     return hosts
 
 
+def go_float(value: float) -> str:
+    """A float as Go's ``%v`` prints it: shortest digits, exponent form below
+    1e-4 and from 1e6 on (``1e+06``, ``1.5e-05``), ``+Inf``, ``NaN``."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
+    text = "".join(map(str, digits)) or "0"
+    if text == "0":
+        return "-0" if sign else "0"
+    exp = len(text) + exponent - 1
+    minus = "-" if sign else ""
+    if exp < -4 or exp >= 6:
+        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
+        return f"{minus}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    point = exp + 1
+    if point <= 0:
+        return f"{minus}0.{'0' * -point}{text}"
+    if point >= len(text):
+        return minus + text + "0" * (point - len(text))
+    return f"{minus}{text[:point]}.{text[point:]}"
+
+
 def go_string(value) -> str:
     """A scalar as Go's fmt.Sprint prints it (``true``, ``1.5``, ``10``)."""
     if value is None:
@@ -293,7 +319,5 @@ def go_string(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e21:
-            return str(int(value))
-        return repr(value)
+        return go_float(value)
     return str(value)

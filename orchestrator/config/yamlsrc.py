@@ -128,7 +128,8 @@ class Document:
 
     data: object
     source: SourceMap
-    # Paths whose value carried !reset or !override, with the tag.
+    # Paths whose value carried !reset (the key is left out of ``data``) or
+    # !override, with the tag.
     tags: dict = field(default_factory=dict)
 
 
@@ -150,12 +151,11 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+            kept = [item for item in node.value if item.tag != RESET_TAG]
+            return [self.build(item, path + (i,)) for i, item in enumerate(kept)]
         return self._scalar(node, path)
 
     def _scalar(self, node, path: tuple):
-        if node.tag == RESET_TAG and node.value == "":
-            return None
         if not node.style and node.tag in (STR_TAG, RESET_TAG, OVERRIDE_TAG):
             return resolve_plain(node.value)
         if node.tag in (STR_TAG, RESET_TAG, OVERRIDE_TAG):
@@ -201,6 +201,9 @@ class _Builder:
             seen[key] = key_node
             child = path + (key,)
             self.source.keys[child] = _mark(key_node)
+            if value_node.tag == RESET_TAG:  # the key is gone, as in compose
+                self.tags[child] = RESET_TAG
+                continue
             out[key] = self.build(value_node, child)
         return out
 

@@ -1,0 +1,284 @@
+"""The dependency graph of a project's services.
+
+Owns: turning canonical service dicts (the shape ``docker compose config
+--format json`` prints) into a networkx DiGraph with an edge
+dependent -> dependency for every key that makes one (depends_on, links,
+network_mode/ipc/pid/uts ``service:X``, volumes_from), the errors that graph
+can reveal (undefined or profile-disabled dependencies, cycles), and the
+orders derived from it: start levels, start/stop order, closure, dependents.
+
+Must not import: anything from ``engine``, or from ``orchestrator.config``
+other than ``errors``. networkx costs about 330 ms to import, so other
+modules import this one only where they need the graph, not at module level.
+"""
+from __future__ import annotations
+
+import difflib
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Mapping
+
+import networkx as nx
+
+from orchestrator.config.errors import (
+    ConfigError, CycleError, ReferenceError_, raise_all)
+
+STARTED = "service_started"
+SERVICE_PREFIX = "service:"
+CONTAINER_PREFIX = "container:"
+
+
+def _depends_on(value) -> Iterator[tuple[str, dict]]:
+    if isinstance(value, list):  # short syntax, should the input not be canonical
+        value = {name: {} for name in value}
+    for name, entry in (value or {}).items():
+        yield name, entry or {}
+
+
+def _links(value) -> Iterator[tuple[str, dict]]:
+    for link in value or ():
+        yield link.split(":", 1)[0], {}
+
+
+def _service_mode(value) -> Iterator[tuple[str, dict]]:
+    if isinstance(value, str) and value.startswith(SERVICE_PREFIX):
+        yield value[len(SERVICE_PREFIX):], {}
+
+
+def _volumes_from(value) -> Iterator[tuple[str, dict]]:
+    for source in value or ():
+        if not source.startswith(CONTAINER_PREFIX):
+            yield source.split(":", 1)[0], {}
+
+
+# key -> (how to read its references, the `restart` compose's loader gives the
+# depends_on entry it adds for that key). The order is the order of kinds in
+# messages and in Dependency.kinds.
+KINDS: dict[str, tuple[Callable, bool]] = {
+    "depends_on": (_depends_on, False),
+    "links": (_links, True),
+    "network_mode": (_service_mode, True),
+    "volumes_from": (_volumes_from, False),
+    "ipc": (_service_mode, True),
+    "pid": (_service_mode, True),
+    "uts": (_service_mode, True),
+}
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """One edge: the service depended on, the keys that made it, and how to wait."""
+
+    service: str
+    kinds: tuple[str, ...]
+    condition: str = STARTED
+    required: bool = True
+    restart: bool = False
+
+    @property
+    def kind(self) -> str:
+        return self.kinds[0]
+
+    def blocking_kind(self) -> str:
+        """The first key that makes this dependency mandatory."""
+        return next((k for k in self.kinds if k != "depends_on" or self.required), self.kind)
+
+
+def _merge(target: str, found: dict[str, dict]) -> Dependency:
+    """One Dependency from every key of a service that names ``target``.
+
+    compose's loader adds to depends_on an entry for each links / service:X /
+    volumes_from reference; an entry exactly like the one it would add does
+    not count as a key of its own, so messages name what the user wrote.
+    """
+    others = [k for k in KINDS if k in found and k != "depends_on"]
+    entry = found.get("depends_on")
+    if entry is None:
+        restart = any(KINDS[k][1] for k in others)
+        return Dependency(target, tuple(others), STARTED, True, restart)
+    implied = [{"condition": STARTED, "required": True, "restart": KINDS[k][1]}
+               for k in others]
+    actual = {"condition": entry.get("condition", STARTED),
+              "required": bool(entry.get("required", True)),
+              "restart": bool(entry.get("restart", False))}
+    kinds = others if actual in implied else ["depends_on", *others]
+    return Dependency(target, tuple(kinds), **actual)
+
+
+def references(service: Mapping) -> dict[str, Dependency]:
+    """Every service ``service`` refers to, by name, with the keys that do."""
+    found: dict[str, dict[str, dict]] = {}
+    for key, (read, _) in KINDS.items():
+        for target, entry in read(service.get(key)):
+            found.setdefault(target, {}).setdefault(key, entry)
+    return {target: _merge(target, keys) for target, keys in sorted(found.items())}
+
+
+def _profiles_text(profiles: list[str]) -> tuple[str, str]:
+    quoted = ", ".join(f'"{p}"' for p in profiles)
+    flags = " or ".join(f"--profile {p}" for p in profiles)
+    return quoted, flags
+
+
+def _missing(name: str, dep: Dependency, services: Mapping,
+             disabled: Mapping) -> ConfigError | str:
+    """The error (or, if not required, the warning) for a dependency not in the graph."""
+    if dep.service in disabled:
+        profiles = list(disabled[dep.service].get("profiles") or ())
+        quoted, flags = _profiles_text(profiles)
+        what = f'service "{name}" depends on service "{dep.service}", which is disabled'
+        what += f" by profile(s) {quoted}" if profiles else ""
+        fix = f"; enable it with {flags}" if profiles else ""
+    else:
+        what = f'service "{name}" depends on undefined service "{dep.service}"'
+        fix = ""
+    # As in Docker Compose v2, `required: false` excuses a dependency that
+    # profiles disabled, not one that is not defined at all.
+    if (dep.service in disabled and not dep.required
+            and not any(k != "depends_on" for k in dep.kinds)):
+        return f"{what}; ignored because it is not required (required: false)"
+    close = difflib.get_close_matches(dep.service, sorted(services), n=1)
+    hint = f'did you mean "{close[0]}"?' if close and not fix else None
+    error = ReferenceError_(what + fix, hint=hint)
+    return error.at(path=("services", name, dep.blocking_kind()))
+
+
+def build(services: Mapping[str, Mapping],
+          disabled: Mapping[str, Mapping] | None = None) -> "ServiceGraph":
+    """The graph of ``services``; raises ReferenceError_(s) or CycleError."""
+    disabled = disabled or {}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(sorted(services))
+    errors: list[ConfigError] = []
+    warnings: list[str] = []
+    for name in sorted(services):
+        for target, dep in references(services[name]).items():
+            if target in services:
+                graph.add_edge(name, target, dependency=dep, kind=dep.kind, kinds=dep.kinds,
+                               condition=dep.condition, required=dep.required, restart=dep.restart)
+                continue
+            problem = _missing(name, dep, services, disabled)
+            if isinstance(problem, str):
+                warnings.append(problem)
+            else:
+                errors.append(problem)
+    raise_all(errors)
+    _check_cycles(graph)
+    return ServiceGraph(graph, warnings)
+
+
+def _shortest_cycle(graph: nx.DiGraph, start: str, within: set[str]) -> list[str]:
+    """The shortest path start -> ... -> start, first by name among equals."""
+    parent: dict[str, str] = {}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for nxt in sorted(graph.successors(node)):
+            if nxt == start:
+                path = [node]
+                while path[-1] != start:
+                    path.append(parent[path[-1]])
+                return [*reversed(path), start]
+            if nxt in within and nxt not in parent:
+                parent[nxt] = node
+                queue.append(nxt)
+    raise AssertionError(f"no cycle through {start}")  # callers pass a cyclic component
+
+
+def find_cycle(graph: nx.DiGraph) -> list[str] | None:
+    """A cycle as [a, b, ..., a], through the smallest name on any cycle; None if acyclic."""
+    looped = set(nx.nodes_with_selfloops(graph))
+    cyclic = [c for c in nx.strongly_connected_components(graph) if len(c) > 1 or c & looped]
+    if not cyclic:
+        return None
+    component = min(cyclic, key=min)
+    return _shortest_cycle(graph, min(component), component)
+
+
+def describe_cycle(graph: nx.DiGraph, cycle: list[str]) -> str:
+    """``a -> b -> a (depends_on)``, or per edge when the keys differ."""
+    steps = list(zip(cycle, cycle[1:]))
+    kinds = [", ".join(graph.edges[u, v]["kinds"]) for u, v in steps]
+    if len(set(kinds)) == 1:
+        return f"{' -> '.join(cycle)} ({kinds[0]})"
+    return ", ".join(f"{u} -> {v} ({k})" for (u, v), k in zip(steps, kinds))
+
+
+def _check_cycles(graph: nx.DiGraph) -> None:
+    cycle = find_cycle(graph)
+    if cycle is None:
+        return
+    error = CycleError(f"dependency cycle: {describe_cycle(graph, cycle)}")
+    raise error.at(path=("services", cycle[0], graph.edges[cycle[0], cycle[1]]["kind"]))
+
+
+class ServiceGraph:
+    """Services and their dependencies; edges point from dependent to dependency.
+
+    ``digraph`` is the networkx graph; each edge carries ``dependency`` (a
+    Dependency) and its fields flat: ``kind``, ``kinds``, ``condition``,
+    ``required``, ``restart``. ``warnings`` holds the optional dependencies
+    that were dropped.
+    """
+
+    def __init__(self, digraph: nx.DiGraph, warnings: list[str] | None = None) -> None:
+        self.digraph = digraph
+        self.warnings = list(warnings or ())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.digraph
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.digraph))
+
+    def __len__(self) -> int:
+        return len(self.digraph)
+
+    def _known(self, names: Iterable[str]) -> list[str]:
+        names = list(names)
+        unknown = sorted(set(names) - set(self.digraph))
+        if unknown:
+            raise ReferenceError_(f"no such service: {', '.join(unknown)}")
+        return names
+
+    def dependencies(self, name: str) -> dict[str, Dependency]:
+        """The services ``name`` depends on directly, by name."""
+        self._known([name])
+        return {dep: self.digraph.edges[name, dep]["dependency"]
+                for dep in sorted(self.digraph.successors(name))}
+
+    def dependents(self, name: str, *, restart_only: bool = False) -> set[str]:
+        """Services that depend on ``name``, directly or transitively.
+
+        With ``restart_only``, follow only edges with ``restart: true``: the
+        services compose restarts when ``name`` is restarted.
+        """
+        self._known([name])
+        if not restart_only:
+            return set(nx.ancestors(self.digraph, name))
+        edges = self.digraph.edges
+        view = nx.subgraph_view(self.digraph, filter_edge=lambda u, v: edges[u, v]["restart"])
+        return set(nx.ancestors(view, name))
+
+    def closure(self, names: Iterable[str]) -> set[str]:
+        """``names`` and everything they depend on, transitively."""
+        out: set[str] = set()
+        for name in self._known(names):
+            out.add(name)
+            out |= nx.descendants(self.digraph, name)
+        return out
+
+    def subgraph(self, names: Iterable[str]) -> "ServiceGraph":
+        """The graph restricted to ``names`` (e.g. a closure), same edge data."""
+        return ServiceGraph(self.digraph.subgraph(self._known(names)).copy(), self.warnings)
+
+    def levels(self) -> list[list[str]]:
+        """Start levels: each service comes one level after its last dependency."""
+        dependencies_first = self.digraph.reverse(copy=False)
+        return [sorted(level) for level in nx.topological_generations(dependencies_first)]
+
+    def start_order(self) -> list[str]:
+        return [name for level in self.levels() for name in level]
+
+    def stop_order(self) -> list[str]:
+        return list(reversed(self.start_order()))
