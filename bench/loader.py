@@ -104,7 +104,8 @@ def _service(index: int, count: int) -> list[str]:
         ]
     if kind == "worker":
         lines += [
-            f"    command: [\"worker\", \"--queue\", \"q{index % 5}\", \"--concurrency\", \"${{WORKERS:-4}}\"]",
+            f"    command: [\"worker\", \"--queue\", \"q{index % 5}\","
+            " \"--concurrency\", \"${WORKERS:-4}\"]",
             "    volumes:",
             f"      - ./data/{name}:/data",
         ]
@@ -198,7 +199,8 @@ def compose_v1_command() -> tuple[list[str] | None, str]:
     if not os.access(binary, os.X_OK):
         if os.geteuid() != 0:
             return None, "not installed (apt-get install docker-compose needs root)"
-        print("installing docker-compose v1 (apt-get install -y docker-compose) ...", file=sys.stderr)
+        print("installing docker-compose v1 (apt-get install -y docker-compose) ...",
+              file=sys.stderr)
         install = _apt_install("docker-compose")
         if install.returncode != 0:  # a stale or missing package list: refresh once
             subprocess.run(["apt-get", "update", "-q"], capture_output=True)
@@ -297,7 +299,9 @@ def measure(directory: Path, home: Path) -> list[tuple[str, float | None, str]]:
 def goals(rows: list[tuple[str, float | None, str]]) -> list[str]:
     by_label = {label.split(" (median")[0]: ms for label, ms, _ in rows}
     v2 = by_label.get("docker compose v2 config -q")
-    config_goal = f"<= {GOAL_CONFIG_RATIO:g}x v2" + (f" ({GOAL_CONFIG_RATIO * v2:.0f} ms)" if v2 else "")
+    config_goal = f"<= {GOAL_CONFIG_RATIO:g}x v2"
+    if v2:
+        config_goal += f" ({GOAL_CONFIG_RATIO * v2:.0f} ms)"
     wanted = {
         "load_project, in-process": (f"<= {GOAL_IN_PROCESS_MS} ms", GOAL_IN_PROCESS_MS),
         "dockyard config -q": (config_goal, GOAL_CONFIG_RATIO * v2 if v2 else None),

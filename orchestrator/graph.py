@@ -8,8 +8,9 @@ can reveal (undefined or profile-disabled dependencies, cycles), and the
 orders derived from it: start levels, start/stop order, closure, dependents.
 
 Must not import: anything from ``engine``, or from ``orchestrator.config``
-other than ``errors``. networkx costs about 330 ms to import, so other
-modules import this one only where they need the graph, not at module level.
+other than ``errors``. networkx costs 160-330 ms to import, so it is imported
+only by ``build`` and the graph's methods: ``check`` and ``closure`` (what
+the loader needs on every ``config``) are plain Python.
 """
 from __future__ import annotations
 
@@ -17,8 +18,6 @@ import difflib
 from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping
-
-import networkx as nx
 
 from orchestrator.config.errors import (
     ConfigError, CycleError, ReferenceError_, raise_all)
@@ -143,19 +142,18 @@ def _missing(name: str, dep: Dependency, services: Mapping,
     return error.at(path=("services", name, dep.blocking_kind()))
 
 
-def build(services: Mapping[str, Mapping],
-          disabled: Mapping[str, Mapping] | None = None) -> "ServiceGraph":
-    """The graph of ``services``; raises ReferenceError_(s) or CycleError."""
-    disabled = disabled or {}
-    graph = nx.DiGraph()
-    graph.add_nodes_from(sorted(services))
+Edges = dict  # dependent -> {dependency: Dependency}
+
+
+def _edges(services: Mapping[str, Mapping], disabled: Mapping) -> tuple[Edges, list[str]]:
+    """The dependency edges of ``services``; raises ReferenceError_(s)."""
+    edges: Edges = {name: {} for name in sorted(services)}
     errors: list[ConfigError] = []
     warnings: list[str] = []
     for name in sorted(services):
         for target, dep in references(services[name]).items():
             if target in services:
-                graph.add_edge(name, target, dependency=dep, kind=dep.kind, kinds=dep.kinds,
-                               condition=dep.condition, required=dep.required, restart=dep.restart)
+                edges[name][target] = dep
                 continue
             problem = _missing(name, dep, services, disabled)
             if isinstance(problem, str):
@@ -163,17 +161,94 @@ def build(services: Mapping[str, Mapping],
             else:
                 errors.append(problem)
     raise_all(errors)
-    _check_cycles(graph)
+    return edges, warnings
+
+
+def check(services: Mapping[str, Mapping], disabled: Mapping[str, Mapping] | None = None) -> list[str]:
+    """What ``build`` checks, without networkx (the loader runs this on every
+    ``config``): raises ReferenceError_(s) or CycleError, returns warnings."""
+    edges, warnings = _edges(services, disabled or {})
+    _check_cycles(edges)
+    return warnings
+
+
+def closure(services: Mapping[str, Mapping], names: Iterable[str]) -> set[str]:
+    """``names`` and every service they depend on, transitively (no networkx)."""
+    edges, _ = _edges(services, {})
+    out: set[str] = set()
+    stack = [n for n in names]
+    while stack:
+        name = stack.pop()
+        if name not in out:
+            out.add(name)
+            stack.extend(edges.get(name, ()))
+    return out
+
+
+def build(services: Mapping[str, Mapping],
+          disabled: Mapping[str, Mapping] | None = None) -> "ServiceGraph":
+    """The graph of ``services``; raises ReferenceError_(s) or CycleError."""
+    import networkx as nx
+
+    edges, warnings = _edges(services, disabled or {})
+    _check_cycles(edges)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(edges)
+    for name, targets in edges.items():
+        for target, dep in targets.items():
+            graph.add_edge(name, target, dependency=dep, kind=dep.kind, kinds=dep.kinds,
+                           condition=dep.condition, required=dep.required, restart=dep.restart)
     return ServiceGraph(graph, warnings)
 
 
-def _shortest_cycle(graph: nx.DiGraph, start: str, within: set[str]) -> list[str]:
+def _strongly_connected(edges: Edges) -> list[set[str]]:
+    """Tarjan's strongly connected components, iteratively."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[set[str]] = []
+    for root in edges:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, successors = work[-1]
+            for nxt in successors:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(edges[nxt]))))
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.add(member)
+                        if member == node:
+                            break
+                    components.append(component)
+    return components
+
+
+def _shortest_cycle(edges: Edges, start: str, within: set[str]) -> list[str]:
     """The shortest path start -> ... -> start, first by name among equals."""
     parent: dict[str, str] = {}
     queue = deque([start])
     while queue:
         node = queue.popleft()
-        for nxt in sorted(graph.successors(node)):
+        for nxt in sorted(edges[node]):
             if nxt == start:
                 path = [node]
                 while path[-1] != start:
@@ -185,31 +260,31 @@ def _shortest_cycle(graph: nx.DiGraph, start: str, within: set[str]) -> list[str
     raise AssertionError(f"no cycle through {start}")  # callers pass a cyclic component
 
 
-def find_cycle(graph: nx.DiGraph) -> list[str] | None:
+def find_cycle(edges: Edges) -> list[str] | None:
     """A cycle as [a, b, ..., a], through the smallest name on any cycle; None if acyclic."""
-    looped = set(nx.nodes_with_selfloops(graph))
-    cyclic = [c for c in nx.strongly_connected_components(graph) if len(c) > 1 or c & looped]
+    cyclic = [c for c in _strongly_connected(edges)
+              if len(c) > 1 or any(n in edges[n] for n in c)]
     if not cyclic:
         return None
     component = min(cyclic, key=min)
-    return _shortest_cycle(graph, min(component), component)
+    return _shortest_cycle(edges, min(component), component)
 
 
-def describe_cycle(graph: nx.DiGraph, cycle: list[str]) -> str:
+def describe_cycle(edges: Edges, cycle: list[str]) -> str:
     """``a -> b -> a (depends_on)``, or per edge when the keys differ."""
     steps = list(zip(cycle, cycle[1:]))
-    kinds = [", ".join(graph.edges[u, v]["kinds"]) for u, v in steps]
+    kinds = [", ".join(edges[u][v].kinds) for u, v in steps]
     if len(set(kinds)) == 1:
         return f"{' -> '.join(cycle)} ({kinds[0]})"
     return ", ".join(f"{u} -> {v} ({k})" for (u, v), k in zip(steps, kinds))
 
 
-def _check_cycles(graph: nx.DiGraph) -> None:
-    cycle = find_cycle(graph)
+def _check_cycles(edges: Edges) -> None:
+    cycle = find_cycle(edges)
     if cycle is None:
         return
-    error = CycleError(f"dependency cycle: {describe_cycle(graph, cycle)}")
-    raise error.at(path=("services", cycle[0], graph.edges[cycle[0], cycle[1]]["kind"]))
+    error = CycleError(f"dependency cycle: {describe_cycle(edges, cycle)}")
+    raise error.at(path=("services", cycle[0], edges[cycle[0]][cycle[1]].kind))
 
 
 class ServiceGraph:
@@ -221,7 +296,7 @@ class ServiceGraph:
     that were dropped.
     """
 
-    def __init__(self, digraph: nx.DiGraph, warnings: list[str] | None = None) -> None:
+    def __init__(self, digraph, warnings: list[str] | None = None) -> None:
         self.digraph = digraph
         self.warnings = list(warnings or ())
 
@@ -254,6 +329,7 @@ class ServiceGraph:
         services compose restarts when ``name`` is restarted.
         """
         self._known([name])
+        import networkx as nx
         if not restart_only:
             return set(nx.ancestors(self.digraph, name))
         edges = self.digraph.edges
@@ -262,6 +338,7 @@ class ServiceGraph:
 
     def closure(self, names: Iterable[str]) -> set[str]:
         """``names`` and everything they depend on, transitively."""
+        import networkx as nx
         out: set[str] = set()
         for name in self._known(names):
             out.add(name)
@@ -274,6 +351,7 @@ class ServiceGraph:
 
     def levels(self) -> list[list[str]]:
         """Start levels: each service comes one level after its last dependency."""
+        import networkx as nx
         dependencies_first = self.digraph.reverse(copy=False)
         return [sorted(level) for level in nx.topological_generations(dependencies_first)]
 

@@ -46,6 +46,8 @@ def config(obj, services, fmt, quiet, list_services, list_volumes, list_networks
     listing = list_services or list_volumes or list_networks or list_profiles or list_images or hash_of
     project = load_project(options, services=() if list_profiles else services,
                            interpolate=not no_interpolate, resolve_env_files=not listing)
+    for warning in project.warnings:
+        click.echo(f"WARN: {warning}", err=True)
     text = _render(project, fmt, no_interpolate, services, list_services=list_services,
                    list_volumes=list_volumes, list_networks=list_networks,
                    list_profiles=list_profiles, list_images=list_images, hash_of=hash_of)

@@ -15,7 +15,7 @@ import posixpath
 from typing import Callable
 
 from . import syntax
-from .errors import SchemaError
+from .errors import SchemaError, quote
 
 
 def _invalid(path: tuple, exc: ValueError) -> SchemaError:
@@ -33,11 +33,10 @@ def _to_null_map(value, path):
 
 
 def _depends_on(value, path):
+    # Entries of the long syntax get their defaults after the merge
+    # (normalize.apply_defaults): an override may complete an entry.
     if isinstance(value, list):
         return {name: {"condition": "service_started", "required": True} for name in value}
-    for entry in value.values():
-        entry.setdefault("condition", "service_started")
-        entry.setdefault("required", True)
     return value
 
 
@@ -94,7 +93,7 @@ def _devices(value, path):
             parts = entry.split(":")
             if len(parts) > 3:
                 raise _invalid(path + (index,), ValueError(
-                    f"confusing device mapping {entry!r}, please use long syntax"))
+                    f"confusing device mapping {quote(entry)}, please use long syntax"))
             source = parts[0]
             target = parts[1] if len(parts) > 1 and parts[1] else source
             permissions = parts[2] if len(parts) == 3 else "rwm"
@@ -133,7 +132,7 @@ def _ssh(value, path):
     for index, entry in enumerate(value):
         key, found, target = entry.partition("=")
         if not found and key != "default":
-            raise _invalid(path + (index,), ValueError(f"invalid ssh key {entry!r} (use ID=PATH or default)"))
+            raise _invalid(path + (index,), ValueError(f"invalid ssh key {quote(entry)} (use ID=PATH or default)"))
         out[key] = target if found else None
     return out
 
@@ -143,7 +142,7 @@ def _key_values(value, path):
     for index, entry in enumerate(value):
         key, found, val = str(entry).partition("=")
         if not found:
-            raise _invalid(path + (index,), ValueError(f"invalid value {entry!r}, expected key=value"))
+            raise _invalid(path + (index,), ValueError(f"invalid value {quote(entry)}, expected key=value"))
         out[key] = val
     return out
 
@@ -159,7 +158,7 @@ def _key_value_map(bare):
             key, found, val = syntax.go_string(entry).partition("=")
             if key != key.rstrip():
                 raise _invalid(path + (index,), ValueError(
-                    f"{key.rstrip()!r} is declared with a trailing space before '='"))
+                    f"{quote(key.rstrip())} is declared with a trailing space before '='"))
             out[key] = val if found else bare
         return out
     return rule

@@ -25,6 +25,12 @@ from typing import Iterable, Sequence
 Path = tuple  # a key path: ("services", "web", "ports", 0)
 
 
+def quote(value) -> str:
+    """A value quoted for a message, the same way everywhere: ``"80800:80"``."""
+    text = value if isinstance(value, str) else str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def format_path(path: Sequence[str | int]) -> str:
     """``("services", "web", "ports", 0)`` -> ``services.web.ports[0]``."""
     out = ""

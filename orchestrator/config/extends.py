@@ -14,7 +14,7 @@ import os
 from typing import Callable
 
 from . import merge, paths
-from .errors import ConfigError, CycleError
+from .errors import ConfigError, CycleError, quote
 
 # load_file(path) -> the services mapping of that file, canonical and interpolated
 LoadFile = Callable[[str], dict]
@@ -52,13 +52,13 @@ class _Resolver:
             try:
                 target_services = self.services_of(target_file)
             except FileNotFoundError:
-                raise ConfigError(f"cannot extend service {name!r}: file {target_file} not found").at(
+                raise ConfigError(f"cannot extend service {quote(name)}: file {target_file} not found").at(
                     path=("services", name, "extends", "file")) from None
         else:
             target_file, target_services = filename, services
         if ref not in target_services:
             where = f" in {target_file}" if ref_file else ""
-            raise ConfigError(f"cannot extend service {name!r}: service {ref!r} not found{where}").at(
+            raise ConfigError(f"cannot extend service {quote(name)}: service {quote(ref)} not found{where}").at(
                 path=("services", name, "extends", "service"))
         base = self.resolve(ref, target_services, target_file, chain + (link,))
         merged = merge.merge_values(copy.deepcopy(base) if base else {},

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-from .errors import ConfigError, CycleError
+from .errors import ConfigError, CycleError, quote
 from .sources import load_env_files
 
 # load_model(files, working_dir, environment, chain) -> merged canonical model
@@ -71,6 +71,6 @@ def _import(source: dict, target: dict, where: tuple) -> None:
             if name in into and into[name] != resource:
                 raise ConfigError(
                     f"{section}.{name} conflicts with imported resource",
-                    hint=f"{section} {name!r} is defined both here and in an included project; "
+                    hint=f"{section} {quote(name)} is defined both here and in an included project; "
                          "rename one or remove it from the include").at(path=(section, name))
             into.setdefault(name, resource)

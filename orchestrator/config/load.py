@@ -7,18 +7,19 @@ defaults -> paths -> normalize -> profiles -> consistency -> dependency graph
 -> env_file/label_file -> selected services -> unused resources dropped.
 
 Owns the order of the stages and where errors get their file and line; each
-stage lives in its own module. Imports only orchestrator.config modules; the
-graph (networkx) is imported when the consistency stage runs.
+stage lives in its own module. Imports orchestrator.config modules and the
+graph's checks (which do not import networkx).
 """
 from __future__ import annotations
 
-import copy
 import os
 from dataclasses import dataclass, field
 
 from . import canonical, consistency, environment as env_stage, extends, include, merge
 from . import normalize, paths, shape, sources, substitution, validate, yamlsrc
-from .errors import ConfigError, ConfigErrors, SchemaError, raise_all
+from .errors import ConfigError, ConfigErrors, SchemaError, raise_all, quote
+from .validate_checks import REQUIRED, UNIQUE
+from .. import graph
 from .sources import ConfigFile, Options
 
 
@@ -29,8 +30,8 @@ class Project:
     config_files: list[str]
     environment: dict[str, str]
     model: dict  # canonical and normalized; only enabled (and selected) services
-    # The normalized model before profiles and env files: what compose prints
-    # for `config --no-interpolate`.
+    # Loaded without interpolation: the normalized model before profiles and
+    # env files, what compose prints for `config --no-interpolate`.
     raw_model: dict = field(default_factory=dict)
     disabled: dict = field(default_factory=dict)  # services profiles turned off
     profiles: list[str] = field(default_factory=list)
@@ -96,11 +97,11 @@ class _Pipeline:
             if not isinstance(data, dict):
                 raise SchemaError("top-level object must be a mapping").at(path=())
             if self.interpolate:
-                data = substitution.interpolate(data, environment.get)
+                data = substitution.interpolate(data, environment.get, self._warn)
             self._validate(data, source)
             if "version" in data:
-                self.warnings.append(f"{source.file}: the attribute `version` is obsolete, "
-                                     "it will be ignored, please remove it to avoid potential confusion")
+                self._warn(f"{source.file}: the attribute `version` is obsolete, "
+                           "it will be ignored, please remove it to avoid potential confusion")
                 del data["version"]
             return canonical.canonical(data, lenient=not self.interpolate)
         except ConfigErrors as errors:
@@ -108,9 +109,18 @@ class _Pipeline:
         except ConfigError as error:
             raise _at(error, source) from None
 
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
     def _validate(self, data: dict, source: yamlsrc.SourceMap) -> None:
+        """Each file on its own, so errors name it. A missing required key
+        waits for the merge (an override may complete an entry), as compose
+        validates the merged model."""
         errors = []
         for violation in validate.validate(data):
+            if violation.kind == REQUIRED:
+                continue
             line, column = source.locate(violation.path, key=violation.key)
             errors.append(SchemaError(violation.message).at(
                 file=source.file, line=line, column=column, path=violation.path))
@@ -126,15 +136,27 @@ class _Pipeline:
                 try:
                     extends.apply(data, file.filename, lambda path: self._services_of(path, environment),
                                   raw=not self.interpolate)
-                    include.apply(data, working_dir, environment, chain + (file.filename,), self._included)
+                    here = chain if chain[-1:] == (file.filename,) else chain + (file.filename,)
+                    include.apply(data, working_dir, environment, here, self._included)
                 except ConfigError as error:
                     raise _at(error, document.source) from None
                 merge.apply_tags(model, data, document.tags)
                 model = merge.merge_documents(model, data, raw=not self.interpolate)
+        self.validate_merged(model)
         normalize.apply_defaults(model)
         normalize.check_semantics(model)
         paths.resolve_model(model, working_dir)
         return model
+
+    def validate_merged(self, model: dict) -> None:
+        """What only the merged model shows: required keys no file supplied,
+        and the same entry repeated by two files."""
+        errors = []
+        for violation in validate.validate(model):
+            if violation.kind in (REQUIRED, UNIQUE):
+                error = SchemaError(violation.message).at(path=violation.path)
+                errors.append(self.locator.locate(error))
+        raise_all(errors)
 
     def _services_of(self, path: str, environment: dict) -> dict:
         if not os.path.isfile(path):
@@ -158,26 +180,27 @@ def _at(error: ConfigError, source: yamlsrc.SourceMap) -> ConfigError:
     return error.at(file=source.file, line=line, column=column)
 
 
-def _name_in_files(files: list[ConfigFile], environment: dict, interpolate: bool) -> str:
+def _name_in_files(files: list[ConfigFile], environment: dict, interpolate: bool, cwd: str) -> str:
     """The last non-empty top-level ``name:`` of the files, interpolated."""
     found = ""
     for file in files:
-        for document in yamlsrc.load_documents(file.content, _display(file.filename, os.getcwd())):
+        for document in yamlsrc.load_documents(file.content, _display(file.filename, cwd)):
             name = document.data.get("name") if isinstance(document.data, dict) else None
             if isinstance(name, str) and name:
                 found = substitution.interpolate(name, environment.get) if interpolate else name
     return found
 
 
-def _project_name(resolved: sources.Sources, interpolate: bool) -> str:
+def _project_name(resolved: sources.Sources, interpolate: bool, cwd: str) -> str:
     if resolved.explicit_name:
         return resolved.explicit_name
-    name = sources.normalize_project_name(_name_in_files(resolved.files, resolved.environment, interpolate))
+    name = sources.normalize_project_name(
+        _name_in_files(resolved.files, resolved.environment, interpolate, cwd))
     if not name:
         name = sources.normalize_project_name(os.path.basename(resolved.working_dir))
     if not name:
         raise ConfigError(
-            f"project name must not be empty: the directory name {os.path.basename(resolved.working_dir)!r} "
+            f"project name must not be empty: the directory name {quote(os.path.basename(resolved.working_dir))} "
             "has no usable characters", hint="set one with -p, COMPOSE_PROJECT_NAME or name:")
     return name
 
@@ -207,11 +230,26 @@ def _unused_resources_dropped(model: dict) -> None:
             model[section] = {k: v for k, v in model[section].items() if k in names}
 
 
+def _checked(model: dict, enabled: dict, disabled: dict) -> list[str]:
+    """Consistency and dependency checks, every error of both reported."""
+    errors: list[ConfigError] = []
+    warnings: list[str] = []
+    for check in (lambda: consistency.check(model), lambda: warnings.extend(graph.check(enabled, disabled))):
+        try:
+            check()
+        except ConfigErrors as many:
+            errors.extend(many.errors)
+        except ConfigError as one:
+            errors.append(one)
+    raise_all(errors)
+    return warnings
+
+
 def load_project(options: Options, *, services: tuple[str, ...] = (), interpolate: bool = True,
                  resolve_env_files: bool = True) -> Project:
     """Load the project the command line describes; raises ConfigError."""
     resolved = sources.resolve(options)
-    name = _project_name(resolved, interpolate)
+    name = _project_name(resolved, interpolate, options.cwd)
     environment = dict(resolved.environment, COMPOSE_PROJECT_NAME=name)
     pipeline = _Pipeline(options, interpolate)
     model = pipeline.load_model(resolved.files, resolved.working_dir, environment)
@@ -228,10 +266,9 @@ def load_project(options: Options, *, services: tuple[str, ...] = (), interpolat
 def _finish(model, name, resolved, environment, selected, resolve_env_files, pipeline) -> Project:
     model["name"] = name
     normalize.normalize(model, name, environment)
-    raw_model = copy.deepcopy(model)
     if not pipeline.interpolate:  # compose stops at its raw model here
         return Project(name, resolved.working_dir, [f.filename for f in resolved.files],
-                       environment, raw_model, raw_model, warnings=pipeline.warnings)
+                       environment, model, model, warnings=pipeline.warnings)
     profiles = list(resolved.profiles)
     all_services = model.get("services") or {}
     unknown = [s for s in selected if s not in all_services]
@@ -241,19 +278,17 @@ def _finish(model, name, resolved, environment, selected, resolve_env_files, pip
         profiles += all_services[service].get("profiles") or []
     enabled, disabled = _split_profiles(all_services, profiles)
     model["services"] = enabled
-    consistency.check(model)
-    from orchestrator import graph as graph_module
-    graph = graph_module.build(enabled, disabled)
+    warnings = _checked(model, enabled, disabled)
     for service_name, service in enabled.items():
         if resolve_env_files:
             env_stage.resolve_env_files(service_name, service, environment, discard=True)
         env_stage.resolve_label_files(service_name, service, discard=True)
     if selected:
-        keep = graph.closure(selected)
+        keep = graph.closure(enabled, selected)
         model["services"] = {n: s for n, s in enabled.items() if n in keep}
         for service in model["services"].values():
             if "depends_on" in service:
                 service["depends_on"] = {d: c for d, c in service["depends_on"].items() if d in keep}
     _unused_resources_dropped(model)
     return Project(name, resolved.working_dir, [f.filename for f in resolved.files], environment,
-                   model, raw_model, disabled, profiles, pipeline.warnings + graph.warnings)
+                   model, {}, disabled, profiles, pipeline.warnings + warnings)

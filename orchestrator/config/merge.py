@@ -13,8 +13,6 @@ except pathtable and errors.
 """
 from __future__ import annotations
 
-import copy
-
 from . import syntax
 from .pathtable import PathTable
 
@@ -22,14 +20,14 @@ from .pathtable import PathTable
 
 
 def _replace(base, other, path):
-    return copy.deepcopy(other)
+    return other
 
 
 def _update(base, other, path):
     """Environment-like mappings: later keys win, even with a null value."""
     if isinstance(base, dict) and isinstance(other, dict):
         merged = dict(base)
-        merged.update(copy.deepcopy(other))
+        merged.update(other)
         return merged
     return _sequence_update(base, other, path)
 
@@ -57,7 +55,7 @@ def _as_sequence(value) -> list:
 
 
 def _append_sequence(base, other, path):
-    return _as_sequence(base) + copy.deepcopy(_as_sequence(other))
+    return _as_sequence(base) + _as_sequence(other)
 
 
 def _extra_hosts(base, other, path):
@@ -67,10 +65,10 @@ def _extra_hosts(base, other, path):
 
 def _logging(base, other, path):
     if not isinstance(base, dict) or not isinstance(other, dict):
-        return copy.deepcopy(other)
+        return other
     if "driver" not in base or "driver" not in other or base["driver"] == other["driver"]:
         return merge_values(base, other, path, generic=True)
-    return copy.deepcopy(other)
+    return other
 
 
 def _ipam_config(base, other, path):
@@ -79,7 +77,7 @@ def _ipam_config(base, other, path):
         for override in other or []:
             if override.get("subnet") != original.get("subnet"):
                 if not any(m.get("subnet") == override.get("subnet") for m in merged):
-                    merged.append(copy.deepcopy(override))
+                    merged.append(override)
                     continue
             combined = merge_values(original, override, path, generic=True)
             index = next((i for i, m in enumerate(merged)
@@ -114,24 +112,26 @@ RAW_RULES = PathTable({path: (_sequence_update if rule is _update else rule)
 
 
 def merge_values(base, other, path: tuple = (), *, generic: bool = False, rules=RULES):
-    """``other`` merged over ``base`` (neither is modified)."""
+    """``other`` merged over ``base``. Neither is modified, but the result
+    shares their unmerged parts: documents are built fresh for each merge and
+    not used after it (extends copies its base first)."""
     if not generic:
         rule = rules.lookup(path)
         if rule is not None:
             return rule(base, other, path)
     if other is None:
-        return copy.deepcopy(base)
+        return base
     if isinstance(base, dict) and isinstance(other, dict):
         merged = dict(base)
         for key, value in other.items():
             if key in merged:
                 merged[key] = merge_values(merged[key], value, path + (key,), rules=rules)
             else:
-                merged[key] = copy.deepcopy(value)
+                merged[key] = value
         return merged
     if isinstance(base, list) and isinstance(other, list):
-        return base + copy.deepcopy(other)
-    return copy.deepcopy(other)
+        return base + other
+    return other
 
 
 # -- unicity -------------------------------------------------------------------

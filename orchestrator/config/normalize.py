@@ -26,6 +26,10 @@ def apply_defaults(model: dict) -> None:
             continue
         if isinstance(service.get("build"), dict):
             service["build"].setdefault("context", ".")
+        for entry in (service.get("depends_on") or {}).values():
+            if isinstance(entry, dict):
+                entry.setdefault("condition", "service_started")
+                entry.setdefault("required", True)
         for secret in service.get("secrets") or []:
             secret.setdefault("target", f"/run/secrets/{secret.get('source')}")
         for port in service.get("ports") or []:

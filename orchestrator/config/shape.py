@@ -292,8 +292,6 @@ FILE_OBJECT = [("name", _s), ("file", _s), ("environment", _s), ("content", _s),
                ("labels", _string_map), ("driver", _s), ("driver_opts", _string_map),
                ("template_driver", _s)]
 MODEL = [("name", _s), ("model", _s), ("context_size", _i), ("runtime_flags", _strings)]
-# Structs whose `x-` keys yaml prints inline (JSON drops them: json:"-").
-_NO_EXTENSIONS = {id(DEPENDENCY)}
 
 
 def _struct(shape, data, fmt: str, path: tuple) -> dict:
@@ -309,7 +307,7 @@ def _struct(shape, data, fmt: str, path: tuple) -> dict:
             raise SchemaError(str(exc)).at(path=path + (key.lower(),)) from None
         if rendered is not _OMIT:
             out[key] = rendered
-    if fmt == YAML and id(shape) not in _NO_EXTENSIONS:
+    if fmt == YAML:  # yaml prints a struct's `x-` keys inline; JSON drops them
         for key in sorted(k for k in data if isinstance(k, str) and k.startswith("x-")):
             out[key] = data[key]
     return out

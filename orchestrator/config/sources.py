@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from . import dotenv
-from .errors import ConfigError
+from .errors import ConfigError, quote
 
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 OVERRIDE_FILES = ("compose.override.yml", "compose.override.yaml",
@@ -67,7 +67,7 @@ def normalize_project_name(name: str) -> str:
 
 def invalid_project_name(name: str, origin: str) -> ConfigError:
     return ConfigError(
-        f"invalid project name {name!r} (from {origin}): must consist only of lowercase "
+        f"invalid project name {quote(name)} (from {origin}): must consist only of lowercase "
         "alphanumeric characters, hyphens, and underscores as well as start with a letter or number")
 
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .errors import InterpolationError
+from .errors import InterpolationError, quote
 from .interpolate import substitute
 from .pathtable import Node, PathTable
 
 
 def _to_int(text: str) -> int:
     if not text.lstrip("+-").isdigit() or text.count("+") + text.count("-") > 1:
-        raise ValueError(f"invalid integer: {text!r}")
+        raise ValueError(f"invalid integer: {quote(text)}")
     return int(text)
 
 
@@ -27,16 +27,25 @@ def _to_float(text: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise ValueError(f"invalid number: {text!r}") from None
+        raise ValueError(f"invalid number: {quote(text)}") from None
+
+
+class _Yaml11Boolean(ValueError):
+    """A YAML 1.1 word (yes/no/on/off/y/n) where a boolean goes: accepted
+    with a warning, as compose does."""
+
+    def __init__(self, value: bool, text: str) -> None:
+        super().__init__(text)
+        self.value, self.text = value, text
 
 
 def _to_bool(text: str) -> bool:
     low = text.lower()
-    if low in ("true", "y", "yes", "on"):
-        return True
-    if low in ("false", "n", "no", "off"):
-        return False
-    raise ValueError(f"invalid boolean: {text!r} (use true or false)")
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("y", "yes", "on", "n", "no", "off"):
+        raise _Yaml11Boolean(low in ("y", "yes", "on"), text)
+    raise ValueError(f"invalid boolean: {quote(text)} (use true or false)")
 
 
 _SERVICE_CASTS = {
@@ -67,30 +76,51 @@ CASTS: PathTable[Callable[[str], object]] = PathTable({
 })
 
 
-def interpolate(data, lookup: Callable[[str], str | None]):
+def interpolate(data, lookup: Callable[[str], str | None],
+                warn: Callable[[str], None] | None = None):
     """``data`` with every string value substituted and typed paths cast.
 
-    Errors carry the key path; the caller adds the file and line."""
-    return _walk(data, (), CASTS.root, lookup)
+    ``warn`` hears what compose warns about: variables that are not set, and
+    YAML 1.1 booleans. Errors carry the key path; the caller adds the file
+    and line."""
+    return _Walker(lookup, warn or (lambda message: None)).walk(data, (), CASTS.root)
 
 
-def _walk(value, path: tuple, node: Node | None, lookup):
-    if isinstance(value, str):
+class _Walker:
+    def __init__(self, lookup, warn) -> None:
+        self.lookup = lookup
+        self.warn = warn
+        self.unset: set[str] = set()
+
+    def _on_unset(self, name: str) -> None:
+        if name not in self.unset:
+            self.unset.add(name)
+            self.warn(f"The {quote(name)} variable is not set. Defaulting to a blank string.")
+
+    def walk(self, value, path: tuple, node: Node | None):
+        if isinstance(value, str):
+            return self._string(value, path, node)
+        if isinstance(value, dict):
+            return {k: self.walk(v, path + (k,), node.child(k) if node else None)
+                    for k, v in value.items()}
+        if isinstance(value, list):
+            child = node.child(0) if node else None
+            return [self.walk(v, path + (i,), child) for i, v in enumerate(value)]
+        return value
+
+    def _string(self, value: str, path: tuple, node: Node | None):
         if "$" in value:
             try:
-                value = substitute(value, lookup)
+                value = substitute(value, self.lookup, on_unset=self._on_unset)
             except InterpolationError as exc:
                 raise exc.at(path=path)
-        if node is not None and node.has_value:
-            try:
-                return node.value(value)
-            except ValueError as exc:
-                raise InterpolationError(f"failed to cast to expected type: {exc}").at(path=path) from None
-        return value
-    if isinstance(value, dict):
-        return {k: _walk(v, path + (k,), node.child(k) if node else None, lookup)
-                for k, v in value.items()}
-    if isinstance(value, list):
-        child = node.child(0) if node else None
-        return [_walk(v, path + (i,), child, lookup) for i, v in enumerate(value)]
-    return value
+        if node is None or not node.has_value:
+            return value
+        try:
+            return node.value(value)
+        except _Yaml11Boolean as old:
+            self.warn(f"{quote(old.text)} for boolean is not supported by YAML 1.2, "
+                      f"please use `{str(old.value).lower()}`")
+            return old.value
+        except ValueError as exc:
+            raise InterpolationError(f"failed to cast to expected type: {exc}").at(path=path) from None

@@ -7,7 +7,7 @@ canonical stage turns that into a located ConfigError. The semantics are
 Docker's (go-connections/nat, go-units, compose-go format), so that a file
 means here what it means to Docker Compose v2.
 
-Standard library only.
+Standard library only (plus errors.quote).
 """
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ import re
 import shlex
 from decimal import Decimal
 
+from .errors import quote
+
 # -- ports -----------------------------------------------------------------
 
 _PROTOCOLS = ("tcp", "udp", "sctp")
@@ -24,23 +26,23 @@ _PROTOCOLS = ("tcp", "udp", "sctp")
 
 def _port_number(text: str, what: str, spec: str) -> int:
     if not text.isdigit():
-        raise ValueError(f"invalid port {spec!r}: {what} {text!r} is not a number")
+        raise ValueError(f"invalid port {quote(spec)}: {what} {quote(text)} is not a number")
     value = int(text)
     if value > 65535:
-        raise ValueError(f"invalid port {spec!r}: port {value} is out of range 0-65535")
+        raise ValueError(f"invalid port {quote(spec)}: port {value} is out of range 0-65535")
     return value
 
 
 def _port_range(text: str, what: str, spec: str) -> tuple[int, int]:
     if text == "":
-        raise ValueError(f"invalid port {spec!r}: empty {what}")
+        raise ValueError(f"invalid port {quote(spec)}: empty {what}")
     start, sep, end = text.partition("-")
     first = _port_number(start, what, spec)
     if not sep or start == end:
         return first, first
     last = _port_number(end, what, spec)
     if last < first:
-        raise ValueError(f"invalid port {spec!r}: range {text} ends before it starts")
+        raise ValueError(f"invalid port {quote(spec)}: range {text} ends before it starts")
     return first, last
 
 
@@ -60,22 +62,22 @@ def parse_port(spec: str) -> list[dict]:
     container, _, protocol = container.partition("/")
     protocol = (protocol or "tcp").lower()
     if container == "":
-        raise ValueError(f"invalid port {spec!r}: no container port")
+        raise ValueError(f"invalid port {quote(spec)}: no container port")
     if protocol not in _PROTOCOLS:
-        raise ValueError(f"invalid port {spec!r}: unknown protocol {protocol!r} (use tcp, udp or sctp)")
+        raise ValueError(f"invalid port {quote(spec)}: unknown protocol {quote(protocol)} (use tcp, udp or sctp)")
     if host_ip.startswith("["):
         host_ip = host_ip[1:-1] if host_ip.endswith("]") else host_ip
     if host_ip:
         try:
             ipaddress.ip_address(host_ip)
         except ValueError:
-            raise ValueError(f"invalid port {spec!r}: {host_ip!r} is not an IP address") from None
+            raise ValueError(f"invalid port {quote(spec)}: {quote(host_ip)} is not an IP address") from None
     start, end = _port_range(container, "container port", spec)
     host_start = host_end = 0
     if host_port:
         host_start, host_end = _port_range(host_port, "host port", spec)
         if end - start != host_end - host_start and end != start:
-            raise ValueError(f"invalid port {spec!r}: the host range {host_port} and the "
+            raise ValueError(f"invalid port {quote(spec)}: the host range {host_port} and the "
                              f"container range {container} differ in size")
     count = end - start + 1
     entries = []
@@ -148,9 +150,9 @@ def parse_volume(spec: str) -> dict:
         return {"type": "volume", "target": spec, "volume": {}}
     fields = _volume_fields(spec)
     if any(f == "" for f in fields):
-        raise ValueError(f"invalid volume {spec!r}: empty section between colons")
+        raise ValueError(f"invalid volume {quote(spec)}: empty section between colons")
     if len(fields) > 3:
-        raise ValueError(f"invalid volume {spec!r}: too many colons")
+        raise ValueError(f"invalid volume {quote(spec)}: too many colons")
     volume: dict = {}
     if len(fields) == 1:
         volume["target"] = fields[0]
@@ -171,9 +173,7 @@ def parse_volume(spec: str) -> dict:
             bind["selinux"] = option
     if _is_file_path(volume.get("source", "")):
         bind["create_host_path"] = True
-        out = {"type": "bind", **volume, "bind": bind}
-        out.pop("volume", None)
-        return out
+        return {"type": "bind", **volume, "bind": bind}
     out = {"type": "volume", **volume}
     out.setdefault("volume", {})
     if bind:
@@ -190,16 +190,16 @@ _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 
 def parse_bytes(value) -> int:
     """A memory size as Docker reads it (``512m``, ``1.5g``, ``1024``); binary units."""
     if isinstance(value, bool):
-        raise ValueError(f"invalid size {value!r}")
+        raise ValueError(f"invalid size {quote(value)}")
     if isinstance(value, (int, float)):
         return int(value)
     match = _SIZE.match(str(value))
     if not match:
-        raise ValueError(f"invalid size {value!r} (use a number with an optional unit: b, k, m, g)")
+        raise ValueError(f"invalid size {quote(value)} (use a number with an optional unit: b, k, m, g)")
     try:
         number = float(match.group(1))
     except ValueError:
-        raise ValueError(f"invalid size {value!r}") from None
+        raise ValueError(f"invalid size {quote(value)}") from None
     return int(number * _UNITS[(match.group(2) or "").lower()])
 
 
@@ -223,7 +223,7 @@ def parse_duration(value) -> int:
         total += round(float(match.group(1)) * _NS[match.group(2)])
         position = match.end()
     if position != len(body) or not body:
-        raise ValueError(f"invalid duration {text!r} (use a number with a unit, e.g. 30s, 1m30s, 2h)")
+        raise ValueError(f"invalid duration {quote(text)} (use a number with a unit, e.g. 30s, 1m30s, 2h)")
     return sign * total
 
 
@@ -261,7 +261,7 @@ def shell_words(text: str) -> list[str]:
     try:
         return shlex.split(text)
     except ValueError as exc:
-        raise ValueError(f"invalid command line string {text!r}: {exc}") from None
+        raise ValueError(f"invalid command line string {quote(text)}: {exc}") from None
 
 
 def parse_hosts(entries) -> dict[str, list[str]]:
@@ -280,10 +280,10 @@ def parse_hosts(entries) -> dict[str, list[str]]:
                     hosts.setdefault(host, []).extend(ips.split(","))
                     break
             else:
-                raise ValueError(f"invalid extra host {entry!r}: missing IP address (use host:ip)")
+                raise ValueError(f"invalid extra host {quote(entry)}: missing IP address (use host:ip)")
     for host, ips in hosts.items():
         if not host or ":" in host or "=" in host:
-            raise ValueError(f"bad host name {host!r}")
+            raise ValueError(f"bad host name {quote(host)}")
         hosts[host] = [ip[1:-1] if len(ip) > 2 and ip[0] == "[" and ip[-1] == "]" else ip for ip in ips]
     return hosts
 

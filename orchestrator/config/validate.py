@@ -46,6 +46,9 @@ class Violation:
     path: tuple
     message: str
     key: bool = False
+    # "required" or "unique" for the checks a merge can change (an override
+    # may complete an entry, or repeat one), "" for the others.
+    kind: str = ""
 
 
 def validate(document: object) -> list[Violation]:
@@ -68,7 +71,7 @@ class Validator:
     def validate(self, document: object) -> list[Violation]:
         out: list = []
         self._root.check(document, None, out)
-        return [Violation(path, message, key) for path, message, key in out]
+        return [Violation(path, message, key, kind) for path, message, key, kind in out]
 
 
 _ANNOTATIONS = {"$schema", "$id", "$comment", "$defs", "definitions", "title",

@@ -19,6 +19,9 @@ from .validate_values import (EXACT_TYPES, STANDARD, choices, duplicates, either
                               json_types, python_types, quote, report, show,
                               surely_distinct, wrong_type)
 
+# Violation.kind of the two checks whose outcome a merge of files can change.
+REQUIRED, UNIQUE = "required", "unique"
+
 Check = Callable[[object, object, list], None]
 
 
@@ -220,7 +223,7 @@ def object_check(table: dict, patterns: list, other: Node | None, unknown: Calla
 def _required(value: dict, required: tuple, lazy, out: list) -> None:
     for name in required:
         if name not in value:
-            report(out, lazy, f"missing required key {quote(name)}")
+            report(out, lazy, f"missing required key {quote(name)}", kind=REQUIRED)
 
 
 def other_keys(patterns: list, other: Node | None, unknown: Callable):
@@ -287,7 +290,8 @@ def array_check(items: Node, unique: bool, shortest: int | None, longest: int | 
                     then(item, (lazy, index), out)
         if unique and len(value) > 1 and not surely_distinct(value):
             for index, first in duplicates(value):
-                report(out, (lazy, index), f"duplicate item {show(value[index])} (same as item {first})")
+                report(out, (lazy, index), f"duplicate item {show(value[index])} (same as item {first})",
+                       kind=UNIQUE)
         if shortest is not None and len(value) < shortest:
             report(out, lazy, f"must have at least {shortest} items")
         if longest is not None and len(value) > longest:

@@ -164,5 +164,5 @@ def materialize(lazy) -> tuple:
     return tuple(parts)
 
 
-def report(out: list, lazy, message: str, *, key: bool = False) -> None:
-    out.append((materialize(lazy), message, key))
+def report(out: list, lazy, message: str, *, key: bool = False, kind: str = "") -> None:
+    out.append((materialize(lazy), message, key, kind))

@@ -33,6 +33,21 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
 
 
 _Loader.yaml_implicit_resolvers = {}
+# Untagged plain scalars get a tag of our own, so that an explicit ``!!str``
+# stays distinguishable from a plain scalar that resolve_plain must type.
+PLAIN_TAG = "tag:dockyard,plain"
+_DEFAULT_TAGS = {yaml.SequenceNode: "tag:yaml.org,2002:seq", yaml.MappingNode: "tag:yaml.org,2002:map"}
+
+
+def _resolve(self, kind, value, implicit):
+    # Called by the composer for untagged nodes only; cheaper than PyYAML's
+    # general resolver.
+    if kind is yaml.ScalarNode:
+        return PLAIN_TAG if implicit[0] else "tag:yaml.org,2002:str"
+    return _DEFAULT_TAGS[kind]
+
+
+_Loader.resolve = _resolve
 
 STR_TAG = "tag:yaml.org,2002:str"
 MAP_TAG = "tag:yaml.org,2002:map"
@@ -102,24 +117,25 @@ def resolve_plain(text: str):
 
 @dataclass
 class SourceMap:
-    """Where each key path of one document is: (line, column), 1-based."""
+    """Where each key path of one document is. The tables hold PyYAML marks
+    (turned into 1-based line and column only when an error asks)."""
 
     file: str | None
     values: dict = field(default_factory=dict)
     keys: dict = field(default_factory=dict)
 
     def locate(self, path: tuple, *, key: bool = False) -> tuple[int | None, int | None]:
-        """The position of ``path`` (its key when ``key``), else of its closest
-        known ancestor."""
+        """(line, column) of ``path`` (its key when ``key``), else of its
+        closest known ancestor."""
         table = self.keys if key else self.values
         path = tuple(path)
         while path:
             if path in table:
-                return table[path]
+                return _position(table[path])
             if key and path in self.values:
-                return self.values[path]
+                return _position(self.values[path])
             path = path[:-1]
-        return self.values.get((), (None, None))
+        return _position(self.values[()]) if () in self.values else (None, None)
 
 
 @dataclass
@@ -133,8 +149,12 @@ class Document:
     tags: dict = field(default_factory=dict)
 
 
+def _position(mark) -> tuple[int, int]:
+    return mark.line + 1, mark.column + 1
+
+
 def _mark(node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
+    return _position(node.start_mark)
 
 
 class _Builder:
@@ -145,7 +165,7 @@ class _Builder:
         self.tags = tags
 
     def build(self, node, path: tuple):
-        self.source.values[path] = _mark(node)
+        self.source.values[path] = node.start_mark
         if node.tag in (RESET_TAG, OVERRIDE_TAG):
             self.tags[path] = node.tag
         if isinstance(node, yaml.MappingNode):
@@ -156,9 +176,9 @@ class _Builder:
         return self._scalar(node, path)
 
     def _scalar(self, node, path: tuple):
-        if not node.style and node.tag in (STR_TAG, RESET_TAG, OVERRIDE_TAG):
+        if node.tag == PLAIN_TAG or (node.tag == OVERRIDE_TAG and not node.style):
             return resolve_plain(node.value)
-        if node.tag in (STR_TAG, RESET_TAG, OVERRIDE_TAG):
+        if node.tag in (STR_TAG, OVERRIDE_TAG):
             return node.value
         # An explicit core tag such as !!int: let PyYAML's constructor decide.
         try:
@@ -173,8 +193,7 @@ class _Builder:
         own, merged = [], []
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge" or (
-                    isinstance(key_node, yaml.ScalarNode) and key_node.value == "<<"
-                    and not key_node.style):
+                    key_node.tag == PLAIN_TAG and key_node.value == "<<"):
                 sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
                 for source in sources:
                     if not isinstance(source, yaml.MappingNode):
@@ -182,8 +201,13 @@ class _Builder:
                     merged.extend(self._pairs(source))
             else:
                 own.append((key_node, value_node))
-        explicit = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
-        return own + [(k, v) for k, v in merged if k.value not in explicit]
+        # Explicit keys win over merged ones; among merged maps the first wins.
+        taken = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
+        for key_node, value_node in merged:
+            if key_node.value not in taken:
+                taken.add(key_node.value)
+                own.append((key_node, value_node))
+        return own
 
     def _mapping(self, node, path: tuple) -> dict:
         out: dict = {}
@@ -191,16 +215,17 @@ class _Builder:
         for key_node, value_node in self._pairs(node):
             if not isinstance(key_node, yaml.ScalarNode):
                 raise _syntax(self.source.file, key_node, "mapping keys must be strings")
-            key = resolve_plain(key_node.value) if not key_node.style else key_node.value
-            if key is None or isinstance(key, float):
-                raise _syntax(self.source.file, key_node, f"non-string key {key_node.value!r}")
-            key = str(key).lower() if isinstance(key, bool) else str(key)
+            key = resolve_plain(key_node.value) if key_node.tag == PLAIN_TAG else key_node.value
+            if not isinstance(key, str):  # yaml.v3 then gives compose a map it rejects
+                where = ".".join(str(p) for p in path) or "top level"
+                raise _syntax(self.source.file, key_node,
+                              f"non-string key in {where}: {key_node.value} (quote it to make it a string)")
             if key in seen and key_node.start_mark is not seen[key].start_mark:
                 line = seen[key].start_mark.line + 1
                 raise _syntax(self.source.file, key_node, f"mapping key {key!r} already defined at line {line}")
             seen[key] = key_node
             child = path + (key,)
-            self.source.keys[child] = _mark(key_node)
+            self.source.keys[child] = key_node.start_mark
             if value_node.tag == RESET_TAG:  # the key is gone, as in compose
                 self.tags[child] = RESET_TAG
                 continue

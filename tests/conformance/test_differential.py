@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import shlex
 import subprocess
 
 import pytest
@@ -64,10 +65,17 @@ def _skip_if_deliberate(case: Case, variant: Variant | None = None) -> None:
 
 
 def _describe(tool: str, result: subprocess.CompletedProcess[str]) -> str:
-    command = " ".join(result.args) if isinstance(result.args, list) else str(result.args)
+    command = shlex.join(result.args) if isinstance(result.args, list) else str(result.args)
     return (f"--- {tool}: exit {result.returncode}\n$ {command}\n"
             f"stderr:\n{_indent(result.stderr)}\nstdout (first 20 lines):\n"
             f"{_indent(chr(10).join(result.stdout.splitlines()[:20]))}")
+
+
+def _reproduce(case: Case, variant: Variant) -> str:
+    """A shell line that reruns the case by hand (HOME aside)."""
+    env = " ".join(f"{key}={shlex.quote(value)}" for key, value in case.environ)
+    return (f"reproduce: cd {shlex.quote(str(case.cwd))} && {env + ' ' if env else ''}"
+            f"dockyard {shlex.join(case.command(variant.args))}")
 
 
 def _indent(text: str) -> str:
@@ -76,18 +84,21 @@ def _indent(text: str) -> str:
 
 def _assert_no_crash(result: subprocess.CompletedProcess[str]) -> None:
     # A Python traceback exits non-zero too: it must not pass for a verdict.
-    assert "Traceback (most recent call last)" not in result.stderr, (
-        "dockyard crashed instead of answering\n" + _describe("dockyard", result))
+    if "Traceback (most recent call last)" in result.stderr:
+        pytest.fail("dockyard crashed instead of answering\n" + _describe("dockyard", result),
+                    pytrace=False)
 
 
 def _assert_accepted(case: Case, variant: Variant, theirs, ours, what: str) -> None:
-    assert theirs.returncode == 0, (
-        f"{what} bug: Docker Compose rejects {case.id} ({variant.name}); fix the {what}\n"
-        + _describe("reference", theirs))
+    if theirs.returncode != 0:
+        pytest.fail(f"{what} bug: Docker Compose rejects {case.id} ({variant.name}); "
+                    f"fix the {what}\n" + _describe("reference", theirs), pytrace=False)
     _assert_no_crash(ours)
-    assert ours.returncode == 0, (
-        f"dockyard rejects {case.id} ({variant.name}) but compose accepts it\n"
-        + _describe("dockyard", ours) + "\n" + _describe("reference", theirs))
+    if ours.returncode != 0:
+        pytest.fail(f"dockyard rejects {case.id} ({variant.name}) but compose accepts it\n"
+                    f"{_reproduce(case, variant)}\n"
+                    + _describe("dockyard", ours) + "\n" + _describe("reference", theirs),
+                    pytrace=False)
 
 
 def json_differences(theirs, ours, path: str = "$") -> list[str]:
@@ -124,7 +135,7 @@ def _assert_same_json(case: Case, variant: Variant, theirs, ours) -> None:
         actual = json.loads(ours.stdout)
     except json.JSONDecodeError as exc:
         pytest.fail(f"dockyard's output for {case.id} ({variant.name}) is not JSON: {exc}\n"
-                    + _describe("dockyard", ours))
+                    + _describe("dockyard", ours), pytrace=False)
     if expected == actual:
         return
     differences = json_differences(expected, actual)
@@ -132,8 +143,7 @@ def _assert_same_json(case: Case, variant: Variant, theirs, ours) -> None:
     right = json.dumps(actual, indent=2, sort_keys=True).splitlines()
     diff = list(difflib.unified_diff(left, right, "compose", "dockyard", lineterm="", n=2))
     pytest.fail(
-        f"config output differs for {case.id} ({variant.name}); run in {case.cwd}\n"
-        f"$ {' '.join(case.command(variant.args))}\n"
+        f"config output differs for {case.id} ({variant.name})\n{_reproduce(case, variant)}\n"
         + "\n".join(differences[:40])
         + (f"\n... and {len(differences) - 40} more" if len(differences) > 40 else "")
         + "\n\n" + "\n".join(diff[:200]),
@@ -145,9 +155,11 @@ def _assert_same_lines(case: Case, variant: Variant, theirs, ours) -> None:
     expected, actual = theirs.stdout.splitlines(), ours.stdout.splitlines()
     if variant.compare == "sorted-lines":
         expected, actual = sorted(expected), sorted(actual)
-    assert actual == expected, (
-        f"`config {' '.join(variant.args)}` differs for {case.id}\n"
-        + "\n".join(difflib.unified_diff(expected, actual, "compose", "dockyard", lineterm="")))
+    if actual != expected:
+        pytest.fail(f"`config {' '.join(variant.args)}` differs for {case.id}\n"
+                    f"{_reproduce(case, variant)}\n"
+                    + "\n".join(difflib.unified_diff(expected, actual, "compose", "dockyard",
+                                                     lineterm="")), pytrace=False)
 
 
 @pytest.mark.reference
@@ -168,13 +180,14 @@ def test_invalid_corpus_file_is_rejected(case: Case, variant: Variant, different
     _skip_if_deliberate(case)
     theirs = differential.run("reference", case, variant)
     ours = differential.run("dockyard", case, variant)
-    assert theirs.returncode != 0, (
-        f"corpus bug: Docker Compose accepts {case.id}; move it to valid/ or fix it\n"
-        + _describe("reference", theirs))
+    if theirs.returncode == 0:
+        pytest.fail(f"corpus bug: Docker Compose accepts {case.id}; move it to valid/ or fix it\n"
+                    + _describe("reference", theirs), pytrace=False)
     _assert_no_crash(ours)
-    assert ours.returncode != 0, (
-        f"dockyard accepts {case.id} but compose rejects it\n"
-        + _describe("reference", theirs) + "\n" + _describe("dockyard", ours))
+    if ours.returncode == 0:
+        pytest.fail(f"dockyard accepts {case.id} but compose rejects it\n"
+                    f"{_reproduce(case, variant)}\n" + _describe("reference", theirs)
+                    + "\n" + _describe("dockyard", ours), pytrace=False)
 
 
 @pytest.mark.reference
@@ -202,7 +215,8 @@ def test_corpus_and_projects_are_big_enough() -> None:
 def test_every_corpus_file_says_what_it_covers() -> None:
     for case in VALID + INVALID:
         first = (case.cwd / case.global_args[1]).read_text().splitlines()[:1]
-        assert first and first[0].startswith("# "), f"{case.id}: first line must be '# <what it covers>'"
+        assert first and first[0].startswith("# "), (
+            f"{case.id}: the first line must be '# <what it covers>'")
 
 
 def test_deliberate_differences_name_existing_cases() -> None:
