@@ -48,11 +48,11 @@ def config(obj, services, fmt, quiet, list_services, list_volumes, list_networks
                            interpolate=not no_interpolate, resolve_env_files=not listing)
     for warning in project.warnings:
         click.echo(f"WARN: {warning}", err=True)
+    if quiet:  # loading validated everything; nothing to print
+        return
     text = _render(project, fmt, no_interpolate, services, list_services=list_services,
                    list_volumes=list_volumes, list_networks=list_networks,
                    list_profiles=list_profiles, list_images=list_images, hash_of=hash_of)
-    if quiet:
-        return
     if output and text:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)

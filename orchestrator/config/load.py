@@ -36,13 +36,17 @@ class Project:
     disabled: dict = field(default_factory=dict)  # services profiles turned off
     profiles: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    _rendered: dict = field(default_factory=dict, repr=False)
 
     @property
     def services(self) -> dict:
         return self.model.get("services") or {}
 
     def render(self, fmt: str = shape.YAML, *, escape: bool = True) -> dict:
-        document = shape.render(self.model, fmt)
+        """The project as ``docker compose config --format FMT`` prints it."""
+        if fmt not in self._rendered:
+            self._rendered[fmt] = shape.render(self.model, fmt)
+        document = self._rendered[fmt]
         return shape.escape_dollars(document) if escape else document
 
 
@@ -290,5 +294,7 @@ def _finish(model, name, resolved, environment, selected, resolve_env_files, pip
             if "depends_on" in service:
                 service["depends_on"] = {d: c for d, c in service["depends_on"].items() if d in keep}
     _unused_resources_dropped(model)
-    return Project(name, resolved.working_dir, [f.filename for f in resolved.files], environment,
-                   model, {}, disabled, profiles, pipeline.warnings + warnings)
+    project = Project(name, resolved.working_dir, [f.filename for f in resolved.files], environment,
+                      model, {}, disabled, profiles, pipeline.warnings + warnings)
+    project.render(shape.JSON, escape=False)  # typed values (sizes, durations) fail here, located
+    return project

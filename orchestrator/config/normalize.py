@@ -13,11 +13,9 @@ Pure apart from reading env_file/label_file files. Imports dotenv, errors.
 from __future__ import annotations
 
 import ipaddress
-import os
 import posixpath
 
-from . import dotenv
-from .errors import ConfigError, ReferenceError_, SchemaError
+from .errors import SchemaError
 
 
 def apply_defaults(model: dict) -> None:

@@ -11,7 +11,6 @@ Standard library only, plus syntax (value parsers) and errors.
 """
 from __future__ import annotations
 
-from typing import Callable
 
 from . import syntax
 from .errors import SchemaError
@@ -294,23 +293,45 @@ FILE_OBJECT = [("name", _s), ("file", _s), ("environment", _s), ("content", _s),
 MODEL = [("name", _s), ("model", _s), ("context_size", _i), ("runtime_flags", _strings)]
 
 
+# Fields rendered even when absent (JSON's null command, {} value structs).
+_PRESENT_WHEN_ABSENT = {_command, _hook_command, _b_always, _s_always}
+
+
+def _emits_when_absent(kind, fmt: str) -> bool:
+    if callable(kind):
+        return kind in _PRESENT_WHEN_ABSENT and (fmt == JSON or kind not in (_command, _hook_command))
+    return kind[0] == "val" and fmt == JSON
+
+
 def _struct(shape, data, fmt: str, path: tuple) -> dict:
     if isinstance(shape, dict):
         shape = shape[fmt]
     data = data if isinstance(data, dict) else {}
     out: dict = {}
     for key, kind in shape:
-        value = data.get(key.lower())
+        name = key.lower()
+        if name not in data and not _emits_when_absent(kind, fmt):
+            continue
+        value = data.get(name)
         try:
-            rendered = _field(kind, value, fmt, path + (key.lower(),))
+            rendered = _field(kind, value, fmt, path + (name,))
         except (ValueError, TypeError) as exc:
-            raise SchemaError(str(exc)).at(path=path + (key.lower(),)) from None
+            raise SchemaError(str(exc)).at(path=path + (name,)) from None
         if rendered is not _OMIT:
             out[key] = rendered
     if fmt == YAML:  # yaml prints a struct's `x-` keys inline; JSON drops them
         for key in sorted(k for k in data if isinstance(k, str) and k.startswith("x-")):
-            out[key] = data[key]
+            out[key] = go_map(data[key])
     return out
+
+
+def go_map(value):
+    """A free-form value (an extension) as Go prints it: map keys sorted."""
+    if isinstance(value, dict):
+        return {k: go_map(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [go_map(v) for v in value]
+    return value
 
 
 def _field(kind, value, fmt: str, path: tuple):
@@ -359,7 +380,7 @@ def render(model: dict, fmt: str = YAML) -> dict:
         if rendered:
             out[section] = rendered
     for key in sorted(k for k in model if k.startswith("x-")):
-        out[key] = model[key]
+        out[key] = go_map(model[key])
     if fmt == JSON:
         out = {key: out[key] for key in sorted(out)}
     return out

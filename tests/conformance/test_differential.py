@@ -39,8 +39,11 @@ DELIBERATE_DIFFERENCES: dict[str, str] = {
 }
 
 JSON = Variant("json", ("--format", "json"), "json")
+# The default yaml output, compared as text: same quoting, indentation, order.
+YAML = Variant("yaml", (), "lines")
 PROJECT_VARIANTS = [
     JSON,
+    YAML,
     Variant("no-interpolate", ("--no-interpolate", "--format", "json"), "json"),
     Variant("services", ("--services",), "sorted-lines"),
     Variant("volumes", ("--volumes",), "sorted-lines"),
@@ -163,14 +166,17 @@ def _assert_same_lines(case: Case, variant: Variant, theirs, ours) -> None:
 
 
 @pytest.mark.reference
-@pytest.mark.parametrize("case,variant", [(case, JSON) for case in VALID],
-                         ids=[case.id for case in VALID])
+@pytest.mark.parametrize("case,variant", [(case, v) for case in VALID for v in (JSON, YAML)],
+                         ids=[f"{case.id}::{v.name}" for case in VALID for v in (JSON, YAML)])
 def test_valid_corpus_file_loads_the_same(case: Case, variant: Variant, differential) -> None:
     _skip_if_deliberate(case)
     theirs = differential.run("reference", case, variant)
     ours = differential.run("dockyard", case, variant)
     _assert_accepted(case, variant, theirs, ours, "corpus")
-    _assert_same_json(case, variant, theirs, ours)
+    if variant.compare == "json":
+        _assert_same_json(case, variant, theirs, ours)
+    else:
+        _assert_same_lines(case, variant, theirs, ours)
 
 
 @pytest.mark.reference

@@ -20,28 +20,26 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from orchestrator.config import yamlsrc  # noqa: E402
-from orchestrator.config.errors import ConfigError  # noqa: E402
 from orchestrator.config.model import ComposeFile  # noqa: E402
 from orchestrator.config.validate import SCHEMA_PATH, validate  # noqa: E402
 
 # Where compose-go v2.9.1's schema (what Docker Compose v2.40.3 enforces)
 # differs from the official one, keyed by JSON pointer into the official
 # schema. We follow the official schema.
-DELIBERATE_DIFFERENCES = {
-    "/definitions/service/properties/models/oneOf/1/patternProperties/^[a-zA-Z0-9._-]+$":
-        "compose-go also accepts null for a model a service uses "
-        "(`models: {llm: }`, meaning: no endpoint/model variables); the official "
-        "schema requires a mapping, so we reject null and ask for `{}` or the "
-        "list form.",
-}
+# The one place the official schema and compose-go v2.9.1's (the one Docker
+# Compose v2.40.3 embeds) differ, and what we do: at
+# /definitions/service/properties/models/oneOf/1/patternProperties, compose-go
+# also accepts null for a model a service uses (`models: {llm: }`); the
+# official schema requires a mapping, so we reject null and ask for `{}` or the
+# list form (test_a_null_model_reference_follows_the_official_schema).
 
 REPO = Path(__file__).resolve().parents[2]
 OFFICIAL_PATH = REPO.parent / "shared" / "compose-spec" / "compose-spec.json"
-COMPOSE_GO_PATH = Path("/tmp/ref/compose-go/schema/compose-spec.json")
 CORPUS = REPO / "tests" / "corpus"
 
-if not OFFICIAL_PATH.exists():
-    pytest.skip("no official compose schema", allow_module_level=True)
+# CI and every developer machine have shared/ beside the clone; a missing
+# schema must fail loudly rather than skip the agreement.
+assert OFFICIAL_PATH.exists(), f"the official compose schema is missing: {OFFICIAL_PATH}"
 OFFICIAL = json.loads(OFFICIAL_PATH.read_text())
 OFFICIAL_VALIDATOR = jsonschema.Draft7Validator(OFFICIAL)
 GENERATED_VALIDATOR = jsonschema.Draft7Validator(json.loads(SCHEMA_PATH.read_text()))
@@ -71,15 +69,15 @@ def assert_agrees(document) -> None:
 # --- the corpus ------------------------------------------------------------------
 
 def corpus_files() -> list[Path]:
-    return sorted(p for p in CORPUS.glob("**/*.yaml") if not p.name.startswith("sem-"))
+    """Files whose problem, if any, is the schema's business: not semantic
+    (sem-*) and not broken YAML (yaml-*, which the differential test covers)."""
+    return sorted(p for p in CORPUS.glob("**/*.yaml")
+                  if not p.name.startswith(("sem-", "yaml-")) or p.parent.name == "valid")
 
 
 @pytest.mark.parametrize("path", corpus_files(), ids=lambda p: str(p.relative_to(CORPUS)))
 def test_corpus_file_agrees(path: Path):
-    try:
-        document = yamlsrc.load(path.read_text(), str(path)).data
-    except ConfigError as error:
-        pytest.skip(f"not YAML the schema can see: {error}")
+    document = yamlsrc.load(path.read_text(), str(path)).data
     assert_agrees(document)
     if path.parent.name == "invalid":
         assert validate(document), "a file of the invalid corpus passed validation"
@@ -430,30 +428,10 @@ def test_cases_use_every_top_level_key():
 
 # --- where the official schema and compose-go's differ -----------------------------
 
-def schema_differences(ours, theirs, pointer: str = "") -> set[str]:
-    """JSON pointers of the places where two schemas differ."""
-    if isinstance(ours, dict) and isinstance(theirs, dict) and set(ours) == set(theirs):
-        return {found for key in ours
-                for found in schema_differences(ours[key], theirs[key], f"{pointer}/{key}")}
-    if isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
-        return {found for index, (a, b) in enumerate(zip(ours, theirs))
-                for found in schema_differences(a, b, f"{pointer}/{index}")}
-    return set() if ours == theirs else {pointer}
-
-
-@pytest.mark.skipif(not COMPOSE_GO_PATH.exists(), reason="no compose-go source")
-def test_deliberate_differences_list_every_difference_with_compose_go():
-    compose_go = json.loads(COMPOSE_GO_PATH.read_text())
-    assert schema_differences(OFFICIAL, compose_go) == set(DELIBERATE_DIFFERENCES)
-
-
 def test_a_null_model_reference_follows_the_official_schema():
     document = INVALID["model-null-in-service"]
     [violation] = validate(document)
     assert violation.path == ("services", "web", "models", "m")
-    if COMPOSE_GO_PATH.exists():
-        compose_go = json.loads(COMPOSE_GO_PATH.read_text())
-        assert jsonschema.Draft7Validator(compose_go).is_valid(document)
 
 
 # --- random documents shaped after the schema ----------------------------------------
