@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from orchestrator.config.errors import ConfigErrors, CycleError, ReferenceError_
-from orchestrator.graph import Dependency, build
+from orchestrator.graph import Dependency, build, check
 
 STARTED, HEALTHY, DONE = "service_started", "service_healthy", "service_completed_successfully"
 # compose's loader adds these depends_on entries for links / service:X / volumes_from
@@ -366,3 +366,26 @@ def test_a_cycle_is_reported_iff_there_is_one_and_is_real(dag, data):
         assert all(step in {(s, d) for s, d, _ in edges} for step in steps)
     else:
         assert not cyclic
+
+
+# --- the checks the loader runs, without networkx -------------------------------
+
+def test_check_reports_what_build_reports_without_importing_networkx():
+    import subprocess
+    import sys
+    code = ("import sys\nfrom orchestrator import graph\n"
+            "services = {'a': {'depends_on': {'b': {}}}, 'b': {'links': ['a']}}\n"
+            "try:\n    graph.check(services)\nexcept Exception as e:\n    print(type(e).__name__, e)\n"
+            "print(graph.closure({'a': {'depends_on': {'b': {}}}, 'b': {}, 'c': {}}, ['a']) == {'a', 'b'})\n"
+            "print('networkx' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    cycle, closed, imported = result.stdout.splitlines()
+    assert cycle.startswith("CycleError") and "a -> b (depends_on), b -> a (links)" in cycle
+    assert closed == "True"
+    assert imported == "False"
+
+
+def test_check_returns_the_warnings_of_build():
+    services = {"web": {"depends_on": dep("db", required=False)}}
+    disabled = {"db": {"profiles": ["debug"]}}
+    assert check(services, disabled) == build(services, disabled).warnings
