@@ -1,0 +1,350 @@
+"""The container service: create, start, stop, kill, wait, pause, remove,
+inspect, list and logs, with docker's semantics and wording.
+
+Owns container records (one per container, written atomically through the
+state store) and their directories (``ROOT/containers/<id>/``: upper and
+work dirs of the overlay, hostname, hosts, resolv.conf, the json-file log).
+Processes are started by the supervisor, so they do not depend on the
+process that uses this service; status is re-derived from the kernel at
+every read (lifecycle.derive). Receives the image service and the cgroup
+driver (STYLE habit 11).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal as signals
+import time
+from pathlib import Path
+
+from engine.runtime import process, spec as runtime_spec
+from engine.state.store import StateStore
+
+from . import config as merge, lifecycle, logs, supervisor
+from .errors import Conflict, InvalidRequest, NotFound
+
+_SIGNALS = {name[3:]: getattr(signals, name) for name in dir(signals)
+            if name.startswith("SIG") and not name.startswith("SIG_")}
+
+
+def parse_signal(value: str | int | None, default: int = signals.SIGKILL) -> int:
+    if value in (None, ""):
+        return default
+    if isinstance(value, int) or str(value).isdigit():
+        return int(value)
+    name = str(value).upper().removeprefix("SIG")
+    if name not in _SIGNALS:
+        raise InvalidRequest(f"Invalid signal: {value}")
+    return int(_SIGNALS[name])
+
+
+class ContainerService:
+    def __init__(self, root: Path, run: Path, images, cgroups) -> None:
+        self.root, self.run = Path(root), Path(run)
+        self.store = StateStore(self.root)
+        self.images = images
+        self.cgroups = cgroups
+
+    # -- lookup ---------------------------------------------------------------
+    def _find(self, ref: str) -> dict:
+        record = self.store.read("containers", ref) if len(ref) == 64 else None
+        if record:
+            return record
+        matches = [r for _, r in self.store.records("containers")
+                   if r["name"] == ref.lstrip("/") or r["id"].startswith(ref)]
+        exact = [r for r in matches if r["name"] == ref.lstrip("/")]
+        if exact:
+            return exact[0]
+        if len(matches) == 1 and len(ref) >= 1:
+            return matches[0]
+        raise NotFound(ref)
+
+    def _dir(self, cid: str) -> Path:
+        return self.root / "containers" / cid
+
+    def state(self, record: dict) -> str:
+        pid = record.get("pid") or 0
+        alive = bool(pid) and process.alive(pid, record.get("pid_start_time"))
+        frozen = alive and self.cgroups.frozen(record["id"])
+        return lifecycle.derive(record, alive, frozen, self.store.read("exits", record["id"]))
+
+    # -- create -------------------------------------------------------------------
+    def create(self, config: dict, name: str | None = None) -> str:
+        host = dict(config.get("HostConfig") or {})
+        wrong = merge.unsupported(host)
+        if wrong:
+            raise InvalidRequest(f"unsupported HostConfig field(s): {', '.join(wrong)}")
+        image_id = self.images.resolve(config["Image"])
+        image_config = self.images.config(image_id).get("config") or {}
+        name = (name or self._generated_name()).lstrip("/")
+        if any(r["name"] == name for _, r in self.store.records("containers")):
+            raise Conflict(f'Conflict. The container name "/{name}" is already in use')
+        cid = secrets.token_hex(32)
+        directory = self._dir(cid)
+        for sub in ("upper", "work", "merged"):
+            (directory / sub).mkdir(parents=True, exist_ok=True)
+        hostname = config.get("Hostname") or cid[:12]
+        record = {
+            "id": cid, "name": name, "image": image_id, "image_ref": config["Image"],
+            "created": time.time(), "config": config, "host_config": host,
+            "image_config": image_config, "hostname": hostname, "pid": 0,
+            "restart_count": 0, "log_path": str(directory / f"{cid}-json.log"),
+        }
+        self._write_etc(directory, hostname, config, host)
+        self.store.write("containers", cid, record)
+        return cid
+
+    def _generated_name(self) -> str:
+        return f"dockyard_{secrets.token_hex(4)}"
+
+    def _write_etc(self, directory: Path, hostname: str, config: dict, host: dict) -> None:
+        (directory / "hostname").write_text(hostname + "\n")
+        hosts = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+        for entry in host.get("ExtraHosts") or []:
+            name, _, address = entry.partition(":") if "=" not in entry else entry.partition("=")
+            hosts.append(f"{address}\t{name}")
+        (directory / "hosts").write_text("\n".join(hosts) + "\n")
+        servers = host.get("Dns") or []
+        try:
+            text = Path("/etc/resolv.conf").read_text()
+        except OSError:
+            text = ""
+        if servers:
+            text = "".join(f"nameserver {s}\n" for s in servers)
+        if host.get("DnsSearch"):
+            text += f"search {' '.join(host['DnsSearch'])}\n"
+        (directory / "resolv.conf").write_text(text)
+
+    # -- start ----------------------------------------------------------------------
+    def start(self, ref: str) -> None:
+        record = self._find(ref)
+        state = self.state(record)
+        if state == lifecycle.RUNNING:
+            return  # docker: starting a running container is a no-op (304)
+        lifecycle.check("start", state, record["name"])
+        spec = self._spec(record)
+        self.store.delete("exits", record["id"])
+        self.cgroups.destroy(record["id"])
+        self.cgroups.create(record["id"])
+        try:
+            self.cgroups.apply(record["id"], self._limits(record["host_config"]))
+            supervisor.ensure_running(self.root, self.run)
+            log_config = (record["host_config"].get("LogConfig") or {}).get("Config") or {}
+            reply = supervisor.request(self.run, {
+                "op": "start", "spec": spec.to_json(), "log": record["log_path"],
+                "log_options": {"max_size": log_config.get("max-size"),
+                                "max_file": log_config.get("max-file", 1)}})
+        except BaseException:
+            self.cgroups.destroy(record["id"])
+            raise
+        if "error" in reply:
+            self.cgroups.destroy(record["id"])
+            raise InvalidRequest(f"failed to create task for container: {reply['error']}")
+        record.update(pid=reply["pid"], pid_start_time=reply["start_time"], started_at=time.time(),
+                      finished_at=None, exit_code=None)
+        self.store.write("containers", record["id"], record)
+
+    def _read_image_file(self, record: dict):
+        layers = self.images.layers(record["image"])
+
+        def read(path: str) -> str | None:
+            for layer in layers:
+                candidate = Path(layer) / path.lstrip("/")
+                if candidate.is_file():
+                    return candidate.read_text(errors="replace")
+            return None
+        return read
+
+    def _spec(self, record: dict) -> runtime_spec.Spec:
+        config, host, image = record["config"], record["host_config"], record["image_config"]
+        directory = self._dir(record["id"])
+        uid, gid, groups = merge.user(config.get("User") or image.get("User") or "",
+                                      self._read_image_file(record))
+        mode = host.get("NetworkMode") or "none"
+        namespaces = ["mnt", "uts", "ipc", "pid"] + ([] if mode == "host" else ["net"])
+        from .security import capabilities_for
+        return runtime_spec.Spec(
+            id=record["id"], rootfs_lower=[str(p) for p in self.images.layers(record["image"])],
+            rootfs_upper=str(directory / "upper"), rootfs_work=str(directory / "work"),
+            rootfs_merged=str(directory / "merged"),
+            args=merge.command(image, config), env=merge.environment(image, config),
+            cwd=config.get("WorkingDir") or image.get("WorkingDir") or "/",
+            uid=uid, gid=gid, groups=groups + [int(g) for g in host.get("GroupAdd") or []],
+            hostname=record["hostname"] if mode != "host" else "",
+            domainname=config.get("Domainname") or "", namespaces=namespaces,
+            etc_files={"/etc/hostname": str(directory / "hostname"),
+                       "/etc/hosts": str(directory / "hosts"),
+                       "/etc/resolv.conf": str(directory / "resolv.conf")},
+            mounts=self._mounts(host), read_only=bool(host.get("ReadonlyRootfs")),
+            shm_size=int(host.get("ShmSize") or 64 * 1024 * 1024),
+            capabilities=capabilities_for(host), privileged=bool(host.get("Privileged")),
+            masked_paths=runtime_spec.MASKED_PATHS, readonly_paths=runtime_spec.READONLY_PATHS,
+            sysctls=dict(host.get("Sysctls") or {}), tty=bool(config.get("Tty")),
+            rlimits={u["Name"]: (u["Soft"], u["Hard"]) for u in host.get("Ulimits") or []},
+            cgroup=record["id"])
+
+    def _mounts(self, host: dict) -> list[runtime_spec.Mount]:
+        mounts = []
+        for bind in host.get("Binds") or []:
+            source, target, *options = bind.split(":")
+            flags = options[0].split(",") if options else []
+            if not source.startswith("/"):
+                raise InvalidRequest(f"invalid mount config: named volume {source!r} needs the volume service")
+            os.makedirs(source, exist_ok=True)
+            mounts.append(runtime_spec.Mount(target, "bind", source, "ro" in flags,
+                                             next((f for f in flags if "private" in f or "shared" in f
+                                                   or "slave" in f), "rprivate")))
+        for target, options in (host.get("Tmpfs") or {}).items():
+            mounts.append(runtime_spec.Mount(target, "tmpfs", options=[o for o in options.split(",") if o]))
+        for mount in host.get("Mounts") or []:
+            kind = mount.get("Type", "volume")
+            if kind == "tmpfs":
+                tmpfs = mount.get("TmpfsOptions") or {}
+                options = [f"size={tmpfs['SizeBytes']}"] if tmpfs.get("SizeBytes") else []
+                options += [f"mode={tmpfs['Mode']:o}"] if tmpfs.get("Mode") else []
+                mounts.append(runtime_spec.Mount(mount["Target"], "tmpfs", read_only=bool(mount.get("ReadOnly")),
+                                                 options=options))
+            elif kind == "bind":
+                propagation = (mount.get("BindOptions") or {}).get("Propagation") or "rprivate"
+                mounts.append(runtime_spec.Mount(mount["Target"], "bind", mount["Source"],
+                                                 bool(mount.get("ReadOnly")), propagation))
+            else:
+                raise InvalidRequest(f"mount type {kind!r} is not supported yet")
+        return mounts
+
+    @staticmethod
+    def _limits(host: dict):
+        from engine.runtime.cgroups import Limits
+        cpus = (host.get("NanoCpus") or 0) / 1e9 or None
+        return Limits(memory=host.get("Memory") or None, memory_swap=host.get("MemorySwap") or None,
+                      cpu_shares=host.get("CpuShares") or None, cpus=cpus,
+                      cpuset_cpus=host.get("CpusetCpus") or None, cpuset_mems=host.get("CpusetMems") or None,
+                      pids=host.get("PidsLimit") or None, blkio_weight=host.get("BlkioWeight") or None)
+
+    # -- stop, kill, wait ---------------------------------------------------------------
+    def kill(self, ref: str, signal: str | int | None = None) -> None:
+        record = self._find(ref)
+        number = parse_signal(signal)
+        lifecycle.check("kill", self.state(record), record["name"])
+        if self.state(record) == lifecycle.PAUSED and number == signals.SIGKILL:
+            self.cgroups.kill_all(record["id"], number)
+            self.cgroups.thaw(record["id"])
+            return
+        os.kill(record["pid"], number)
+
+    def stop(self, ref: str, timeout: float | None = None) -> None:
+        record = self._find(ref)
+        state = self.state(record)
+        if state not in (lifecycle.RUNNING, lifecycle.PAUSED):
+            return  # docker: stopping a stopped container is a no-op (304)
+        config = record["config"]
+        grace = timeout if timeout is not None else config.get("StopTimeout", 10)
+        number = parse_signal(config.get("StopSignal"), signals.SIGTERM)
+        if state == lifecycle.PAUSED:
+            self.cgroups.thaw(record["id"])
+        os.kill(record["pid"], number)
+        if not self._wait_exit(record, grace):
+            self.cgroups.kill_all(record["id"], signals.SIGKILL)
+            self._wait_exit(record, 10)
+
+    def _wait_exit(self, record: dict, timeout: float) -> bool:
+        deadline = time.monotonic() + max(timeout, 0)
+        while time.monotonic() <= deadline:
+            if self._exit_of(record) is not None:
+                return True
+            time.sleep(0.005)
+        return self._exit_of(record) is not None
+
+    def _exit_of(self, record: dict) -> dict | None:
+        """The exit record, once the supervisor has reaped the process."""
+        found = self.store.read("exits", record["id"])
+        if found and found.get("pid") == record.get("pid"):
+            return found
+        return None
+
+    def wait(self, ref: str, condition: str = "not-running", timeout: float | None = None) -> dict:
+        record = self._find(ref)
+        if condition == "next-exit" or self.state(record) in (lifecycle.RUNNING, lifecycle.PAUSED):
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while self._exit_of(record) is None:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError(f"container {record['name']} did not exit in {timeout} s")
+                time.sleep(0.005)
+                record = self._find(record["id"])
+        if condition == "removed":
+            while self.store.read("containers", record["id"]) is not None:
+                time.sleep(0.01)
+        exit_record = self._exit_of(record) or {}
+        return {"StatusCode": exit_record.get("exit_code", 0), "Error": None}
+
+    # -- pause -------------------------------------------------------------------
+    def pause(self, ref: str) -> None:
+        record = self._find(ref)
+        lifecycle.check("pause", self.state(record), record["name"])
+        self.cgroups.freeze(record["id"])
+
+    def unpause(self, ref: str) -> None:
+        record = self._find(ref)
+        lifecycle.check("unpause", self.state(record), record["name"])
+        self.cgroups.thaw(record["id"])
+
+    # -- remove --------------------------------------------------------------------
+    def remove(self, ref: str, force: bool = False) -> None:
+        record = self._find(ref)
+        state = self.state(record)
+        if force and state in (lifecycle.RUNNING, lifecycle.PAUSED):
+            self.cgroups.kill_all(record["id"], signals.SIGKILL)
+            if state == lifecycle.PAUSED:
+                self.cgroups.thaw(record["id"])
+            self._wait_exit(record, 10)
+            state = self.state(record)
+        lifecycle.check("remove", state, record["name"])
+        self.cgroups.destroy(record["id"])
+        shutil.rmtree(self._dir(record["id"]), ignore_errors=True)
+        self.store.delete("exits", record["id"])
+        self.store.delete("containers", record["id"])
+
+    # -- reading ----------------------------------------------------------------------
+    def list(self, all: bool = False) -> list[dict]:
+        out = []
+        for _, record in self.store.records("containers"):
+            state = self.state(record)
+            if all or state in (lifecycle.RUNNING, lifecycle.PAUSED):
+                out.append(self._summary(record, state))
+        return sorted(out, key=lambda c: -c["Created"])
+
+    def _summary(self, record: dict, state: str) -> dict:
+        return {"Id": record["id"], "Names": [f"/{record['name']}"], "Image": record["image_ref"],
+                "ImageID": record["image"], "Command": " ".join(merge.command(record["image_config"],
+                                                                                record["config"])),
+                "Created": int(record["created"]), "State": state,
+                "Labels": (record["config"].get("Labels") or {})}
+
+    def inspect(self, ref: str) -> dict:
+        record = self._find(ref)
+        state = self.state(record)
+        exit_record = self._exit_of(record) or {}
+        running = state in (lifecycle.RUNNING, lifecycle.PAUSED)
+        return {
+            "Id": record["id"], "Name": f"/{record['name']}", "Image": record["image"],
+            "Created": logs.timestamp(record["created"]),
+            "Path": merge.command(record["image_config"], record["config"])[0],
+            "Args": merge.command(record["image_config"], record["config"])[1:],
+            "State": {"Status": state, "Running": running, "Paused": state == lifecycle.PAUSED,
+                      "Restarting": False, "OOMKilled": bool(exit_record.get("oom_killed")),
+                      "Dead": state == lifecycle.DEAD, "Pid": record["pid"] if running else 0,
+                      "ExitCode": exit_record.get("exit_code", 0), "Error": "",
+                      "StartedAt": logs.timestamp(record["started_at"]) if record.get("started_at")
+                      else "0001-01-01T00:00:00Z",
+                      "FinishedAt": logs.timestamp(exit_record["finished_at"]) if exit_record
+                      else "0001-01-01T00:00:00Z"},
+            "Config": {**record["config"], "Hostname": record["hostname"]},
+            "HostConfig": record["host_config"], "LogPath": record["log_path"],
+            "RestartCount": record.get("restart_count", 0),
+        }
+
+    def logs(self, ref: str, *, tail: int | None = None, since: float | None = None,
+             until: float | None = None) -> list[logs.Entry]:
+        record = self._find(ref)
+        return logs.read(Path(record["log_path"]), tail=tail, since=since, until=until)

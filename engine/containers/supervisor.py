@@ -1,0 +1,253 @@
+"""The supervisor: one small process that starts every container, stays
+their parent (child subreaper), records their exit codes and writes their
+logs. It outlives the commands and the API daemon that talk to it, so
+containers never depend on the process that started them (like containerd
+beside dockerd, but one for all containers).
+
+Protocol: JSON lines on ``RUN/supervisor.sock``; ``{"op": "start", "spec":
+{...}, "log": PATH}`` -> ``{"pid": N}`` or ``{"error": "..."}``; ``{"op":
+"ping"}``; ``{"op": "shutdown"}`` (only when no container runs). Exit codes go
+to the state store (``exits/<id>``), atomically. Single-threaded: a
+selectors loop, SIGCHLD through a wakeup pipe, so forking is safe.
+
+Imports the runtime, the state store and the log writer only (it must stay
+small: its memory is the engine's per-container cost).
+"""
+from __future__ import annotations
+
+import argparse
+import errno
+import fcntl
+import json
+import os
+import selectors
+import signal
+import socket
+import sys as pysys
+import time
+from pathlib import Path
+
+from engine.runtime import process
+from engine.runtime import sys as s
+from engine.runtime.errors import RuntimeFailure
+from engine.runtime.spec import Spec
+from engine.state.store import StateStore
+
+from .logs import LogWriter
+
+SOCKET = "supervisor.sock"
+LOCK = "supervisor.lock"
+
+
+class Supervisor:
+    def __init__(self, root: Path, run: Path, cgroups=None) -> None:
+        self.root, self.run = root, run
+        self.store = StateStore(root)
+        self.cgroups = cgroups
+        self.sys = s.Syscalls()
+        self.selector = selectors.DefaultSelector()
+        self.children: dict[int, str] = {}  # pid -> container id
+        self.writers: dict[int, LogWriter] = {}  # pipe fd -> writer
+        self.open_pipes: dict[str, set[int]] = {}
+        self.stopping = False
+
+    # -- requests ---------------------------------------------------------------
+    def handle(self, request: dict) -> dict:
+        op = request.get("op")
+        if op == "ping":
+            return {"ok": True, "pid": os.getpid()}
+        if op == "start":
+            return self._start(request)
+        if op == "shutdown":
+            if self.children:
+                return {"error": f"{len(self.children)} containers are still running"}
+            self.stopping = True
+            return {"ok": True}
+        return {"error": f"unknown request {op!r}"}
+
+    def _start(self, request: dict) -> dict:
+        spec = Spec.from_json(request["spec"])
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        null = os.open(os.devnull, os.O_RDONLY)
+        try:
+            pid = process.spawn(self.sys, spec, (null, out_w, err_w), self._cgroup_adder(spec))
+        except RuntimeFailure as exc:
+            for fd in (out_r, err_r):
+                os.close(fd)
+            return {"error": str(exc)}
+        finally:
+            for fd in (out_w, err_w, null):
+                os.close(fd)
+        writer = LogWriter(Path(request["log"]), **request.get("log_options", {}))
+        for fd, stream in ((out_r, "stdout"), (err_r, "stderr")):
+            os.set_blocking(fd, False)
+            self.writers[fd] = writer
+            self.selector.register(fd, selectors.EVENT_READ, ("log", stream))
+        self.open_pipes[spec.id] = {out_r, err_r}
+        self.children[pid] = spec.id
+        return {"pid": pid, "start_time": process.start_time(pid)}
+
+    def _cgroup_adder(self, spec: Spec):
+        def add(pid: int) -> None:
+            if self.cgroups is not None and spec.cgroup:
+                self.cgroups.add(spec.cgroup, pid)
+        return add
+
+    # -- events -------------------------------------------------------------------
+    def _on_log(self, fd: int, stream: str) -> None:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        writer = self.writers[fd]
+        if data:
+            writer.write(stream, data)
+            return
+        writer.flush(stream)
+        self.selector.unregister(fd)
+        os.close(fd)
+        del self.writers[fd]
+        for pipes in self.open_pipes.values():
+            pipes.discard(fd)
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            container = self.children.pop(pid, None)
+            if container is None:
+                continue  # an orphan of a container, adopted by us as subreaper
+            self._drain(container)
+            code = os.waitstatus_to_exitcode(status)
+            if code < 0:  # killed by a signal: docker reports 128 + signal
+                code = 128 - code
+            oom = bool(self.cgroups and self.cgroups.oom_killed(container)) if code == 137 else False
+            self.store.write("exits", container, {
+                "pid": pid, "exit_code": code, "oom_killed": oom,
+                "finished_at": time.time()})
+
+    def _drain(self, container: str) -> None:
+        for fd in sorted(self.open_pipes.pop(container, ())):
+            stream = self.selector.get_key(fd).data[1]
+            while fd in self.writers:
+                self._on_log(fd, stream)
+
+    # -- loop ---------------------------------------------------------------------
+    def serve(self, listener: socket.socket) -> None:
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_r, False)
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
+        self.selector.register(listener, selectors.EVENT_READ, ("listen", None))
+        self.selector.register(wake_r, selectors.EVENT_READ, ("wake", None))
+        while not (self.stopping and not self.children):
+            for key, _ in self.selector.select(timeout=1.0):
+                kind, stream = key.data
+                if kind == "listen":
+                    self._serve_one(listener)
+                elif kind == "wake":
+                    try:
+                        os.read(wake_r, 4096)
+                    except BlockingIOError:
+                        pass
+                    self._reap()
+                else:
+                    self._on_log(key.fd, stream)
+            self._reap()
+
+    def _serve_one(self, listener: socket.socket) -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.settimeout(30)
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = connection.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            try:
+                reply = self.handle(json.loads(data))
+            except Exception as exc:  # noqa: BLE001 - a bad request must not stop us
+                reply = {"error": f"{type(exc).__name__}: {exc}"}
+            connection.sendall(json.dumps(reply).encode() + b"\n")
+
+
+def request(run: Path, message: dict, timeout: float = 30) -> dict:
+    """Send one request to the supervisor of ``run``; raises OSError if none listens."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(timeout)
+        connection.connect(str(run / SOCKET))
+        connection.sendall(json.dumps(message).encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return json.loads(data)
+
+
+def ensure_running(root: Path, run: Path, timeout: float = 10) -> None:
+    """Start the supervisor for (root, run) unless one answers."""
+    try:
+        request(run, {"op": "ping"}, timeout=2)
+        return
+    except OSError:
+        pass
+    run.mkdir(parents=True, exist_ok=True)
+    log = open(run / "supervisor.log", "ab")
+    import subprocess
+    subprocess.Popen([pysys.executable, "-m", "engine.containers.supervisor",
+                      "--root", str(root), "--run", str(run)],
+                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                     close_fds=True)
+    log.close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            request(run, {"op": "ping"}, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.01)
+    raise RuntimeFailure(f"the supervisor did not start; see {run / 'supervisor.log'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dockyard-supervisor")
+    parser.add_argument("--root", required=True, type=Path)
+    parser.add_argument("--run", required=True, type=Path)
+    parser.add_argument("--cgroup-parent", default="dockyard")
+    args = parser.parse_args(argv)
+    args.run.mkdir(parents=True, exist_ok=True)
+    lock = open(args.run / LOCK, "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            return 0  # another supervisor owns this run dir
+        raise
+    s.Syscalls().prctl(s.PR_SET_CHILD_SUBREAPER, 1)
+    from engine.runtime import cgroups
+    driver = cgroups.detect(parent=args.cgroup_parent)
+    path = args.run / SOCKET
+    path.unlink(missing_ok=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    os.chmod(path, 0o600)
+    listener.listen(64)
+    try:
+        Supervisor(args.root, args.run, driver).serve(listener)
+    finally:
+        path.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    pysys.exit(main())

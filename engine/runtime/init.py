@@ -1,0 +1,92 @@
+"""The container's PID 1 before exec (child side): wait for the go-ahead,
+become session leader, wire stdio, hostname, root filesystem, sysctls,
+limits, user and groups, capabilities, no_new_privs, seccomp, then exec.
+
+Any failure is written as JSON to the error pipe and the process exits 127;
+the parent turns it into an error. Must never return.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+
+from . import rootfs
+from . import sys as s
+from .spec import Spec
+
+# ulimit names as docker spells them -> RLIMIT numbers (linux/resource.h;
+# Python's resource module lacks RLIMIT_LOCKS).
+_RLIMITS = {"cpu": 0, "fsize": 1, "data": 2, "stack": 3, "core": 4, "rss": 5, "nproc": 6,
+            "nofile": 7, "memlock": 8, "as": 9, "locks": 10, "sigpending": 11, "msgqueue": 12,
+            "nice": 13, "rtprio": 14, "rttime": 15}
+
+
+def run(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int], go_r: int,
+        err_w: int) -> None:  # pragma: no cover - runs in the container's process
+    try:
+        if os.read(go_r, 1) != b"1":
+            os._exit(1)
+        os.close(go_r)
+        os.setsid()
+        for target, fd in enumerate(stdio):
+            os.dup2(fd, target)
+        os.closerange(3, err_w)
+        os.closerange(err_w + 1, 65536)
+        _prepare(sys, spec)
+        _exec(spec)
+    except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
+        try:
+            os.write(err_w, json.dumps({"error": str(exc) or type(exc).__name__}).encode())
+        finally:
+            os._exit(127)
+
+
+def _prepare(sys: s.Syscalls, spec: Spec) -> None:
+    if "uts" in spec.namespaces:
+        if spec.hostname:
+            sys.sethostname(spec.hostname)
+        if spec.domainname:
+            sys.setdomainname(spec.domainname)
+    os.umask(0)  # device nodes must be 0666
+    rootfs.setup(sys, spec)
+    os.umask(0o022)
+    for name, (soft, hard) in spec.rlimits.items():
+        resource.setrlimit(_RLIMITS[name], (soft, hard))
+    if spec.cwd and spec.cwd != "/":
+        os.makedirs(spec.cwd, exist_ok=True)
+    os.chdir(spec.cwd or "/")
+    os.setgroups(spec.groups)
+    os.setgid(spec.gid)
+    if spec.capabilities is not None:
+        _capabilities(sys, spec)
+    os.setuid(spec.uid)
+    if spec.no_new_privileges:
+        sys.prctl(s.PR_SET_NO_NEW_PRIVS, 1)
+
+
+def _capabilities(sys: s.Syscalls, spec: Spec) -> None:
+    """Bounding set first (needs CAP_SETPCAP), then the process's own sets;
+    a non-root user ends with no effective capabilities, as in docker."""
+    mask = spec.capabilities
+    for cap in range(64):
+        if not mask & (1 << cap):
+            try:
+                sys.prctl(s.PR_CAPBSET_DROP, cap)
+            except Exception:  # past the kernel's last capability
+                break
+    # A non-root user keeps CAP_SETGID/SETUID (6, 7) only until setuid(),
+    # which then clears its permitted and effective sets.
+    keep = mask if spec.uid == 0 else mask | (1 << 6) | (1 << 7)
+    sys.capset(keep, keep, 0)
+
+
+def _exec(spec: Spec) -> None:
+    env = dict(e.split("=", 1) if "=" in e else (e, "") for e in spec.env)
+    program = spec.args[0]
+    try:
+        os.execvpe(program, spec.args, env)
+    except FileNotFoundError:
+        raise RuntimeError(f'exec: "{program}": executable file not found in $PATH') from None
+    except PermissionError:
+        raise RuntimeError(f'exec: "{program}": permission denied') from None

@@ -1,0 +1,68 @@
+"""What the runtime needs to start one container, as plain data.
+
+Built by engine.containers (from the image config and the create request),
+serialized to the supervisor as JSON, read by the child before exec. No
+logic beyond (de)serialization. Standard library only.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Mount:
+    target: str  # inside the container
+    type: str  # bind | tmpfs | volume (a bind of the volume's directory)
+    source: str = ""  # host path for bind/volume
+    read_only: bool = False
+    propagation: str = "rprivate"
+    options: list[str] = field(default_factory=list)  # tmpfs: size=..., mode=...
+
+
+@dataclass
+class Spec:
+    id: str
+    rootfs_lower: list[str]  # image layer dirs, top first
+    rootfs_upper: str
+    rootfs_work: str
+    rootfs_merged: str
+    args: list[str]
+    env: list[str]
+    cwd: str = "/"
+    uid: int = 0
+    gid: int = 0
+    groups: list[int] = field(default_factory=list)
+    hostname: str = ""
+    domainname: str = ""
+    namespaces: list[str] = field(default_factory=lambda: ["mnt", "uts", "ipc", "pid", "net"])
+    netns_path: str = ""  # join this network namespace instead of a new one
+    etc_files: dict[str, str] = field(default_factory=dict)  # /etc/hosts -> host file to bind
+    mounts: list[Mount] = field(default_factory=list)
+    read_only: bool = False
+    shm_size: int = 64 * 1024 * 1024
+    capabilities: int | None = None  # bitmask; None: keep the engine's
+    no_new_privileges: bool = True
+    privileged: bool = False
+    masked_paths: list[str] = field(default_factory=list)
+    readonly_paths: list[str] = field(default_factory=list)
+    sysctls: dict[str, str] = field(default_factory=dict)
+    rlimits: dict[str, tuple[int, int]] = field(default_factory=dict)
+    tty: bool = False
+    cgroup: str = ""  # the cgroup name (the supervisor adds the pid)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Spec":
+        data = dict(data)
+        data["mounts"] = [Mount(**m) for m in data.get("mounts", [])]
+        data["rlimits"] = {k: tuple(v) for k, v in data.get("rlimits", {}).items()}
+        return cls(**data)
+
+
+# Docker's masked and read-only paths (moby oci/defaults.go).
+MASKED_PATHS = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+                "/sys/firmware", "/sys/devices/virtual/powercap"]
+READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]

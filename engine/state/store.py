@@ -1,0 +1,92 @@
+"""The only writer under the state root: one JSON document per object,
+written atomically (temp file, fsync, rename, fsync the directory), so a crash
+leaves either the old or the new record, never half of one.
+
+Layout: ``ROOT/<kind>/<id>.json`` (kinds: containers, images, volumes,
+networks, ...). The root is a parameter (STYLE habit 2): tests use tmp_path.
+Standard library only.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+
+class StateStore:
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+
+    def _path(self, kind: str, key: str) -> Path:
+        if not key or "/" in key or key.startswith("."):
+            raise ValueError(f"invalid record key {key!r}")
+        return self.root / kind / f"{key}.json"
+
+    def write(self, kind: str, key: str, record: dict) -> None:
+        """Replace the record atomically."""
+        path = self._path(kind, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = json.dumps(record, indent=1, sort_keys=True).encode()
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            try:
+                os.unlink(temp)
+            except FileNotFoundError:
+                pass
+            raise
+        _fsync_dir(path.parent)
+
+    def read(self, kind: str, key: str) -> dict | None:
+        try:
+            return json.loads(self._path(kind, key).read_bytes())
+        except FileNotFoundError:
+            return None
+
+    def delete(self, kind: str, key: str) -> bool:
+        path = self._path(kind, key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_dir(path.parent)
+        return True
+
+    def keys(self, kind: str) -> list[str]:
+        directory = self.root / kind
+        try:
+            names = os.listdir(directory)
+        except FileNotFoundError:
+            return []
+        return sorted(n[:-5] for n in names if n.endswith(".json") and not n.startswith("."))
+
+    def records(self, kind: str) -> Iterator[tuple[str, dict]]:
+        for key in self.keys(kind):
+            record = self.read(kind, key)
+            if record is not None:
+                yield key, record
+
+    def sweep_temporaries(self) -> list[Path]:
+        """Remove the temp files a crash mid-write left behind (start-up)."""
+        removed = []
+        if not self.root.exists():
+            return removed
+        for path in self.root.glob("*/.*.tmp"):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+        return removed
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
