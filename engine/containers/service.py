@@ -21,7 +21,7 @@ from pathlib import Path
 from engine.runtime import process, spec as runtime_spec
 from engine.state.store import StateStore
 
-from . import config as merge, lifecycle, logs, supervisor
+from . import config as merge, lifecycle, logs, security, supervisor
 from .errors import Conflict, InvalidRequest, NotFound
 
 _SIGNALS = {name[3:]: getattr(signals, name) for name in dir(signals)
@@ -129,7 +129,7 @@ class ContainerService:
         self.cgroups.create(record["id"])
         try:
             self.cgroups.apply(record["id"], self._limits(record["host_config"]))
-            supervisor.ensure_running(self.root, self.run)
+            supervisor.ensure_running(self.root, self.run, self.cgroups.parent)
             log_config = (record["host_config"].get("LogConfig") or {}).get("Config") or {}
             reply = supervisor.request(self.run, {
                 "op": "start", "spec": spec.to_json(), "log": record["log_path"],
@@ -163,7 +163,8 @@ class ContainerService:
                                       self._read_image_file(record))
         mode = host.get("NetworkMode") or "none"
         namespaces = ["mnt", "uts", "ipc", "pid"] + ([] if mode == "host" else ["net"])
-        from .security import capabilities_for
+        mask = security.capabilities_for(host)
+        program, flags = security.seccomp_for(host, mask)
         return runtime_spec.Spec(
             id=record["id"], rootfs_lower=[str(p) for p in self.images.layers(record["image"])],
             rootfs_upper=str(directory / "upper"), rootfs_work=str(directory / "work"),
@@ -178,7 +179,8 @@ class ContainerService:
                        "/etc/resolv.conf": str(directory / "resolv.conf")},
             mounts=self._mounts(host), read_only=bool(host.get("ReadonlyRootfs")),
             shm_size=int(host.get("ShmSize") or 64 * 1024 * 1024),
-            capabilities=capabilities_for(host), privileged=bool(host.get("Privileged")),
+            capabilities=mask, privileged=bool(host.get("Privileged")),
+            seccomp_filter=program, seccomp_flags=flags, no_new_privileges=security.no_new_privileges(host),
             masked_paths=runtime_spec.MASKED_PATHS, readonly_paths=runtime_spec.READONLY_PATHS,
             sysctls=dict(host.get("Sysctls") or {}), tty=bool(config.get("Tty")),
             rlimits={u["Name"]: (u["Soft"], u["Hard"]) for u in host.get("Ulimits") or []},
@@ -217,7 +219,10 @@ class ContainerService:
     def _limits(host: dict):
         from engine.runtime.cgroups import Limits
         cpus = (host.get("NanoCpus") or 0) / 1e9 or None
-        return Limits(memory=host.get("Memory") or None, memory_swap=host.get("MemorySwap") or None,
+        memory = host.get("Memory") or None
+        # docker: memory alone allows as much swap again (memory+swap = 2 x memory)
+        swap = host.get("MemorySwap") or (2 * memory if memory else None)
+        return Limits(memory=memory, memory_swap=swap,
                       cpu_shares=host.get("CpuShares") or None, cpus=cpus,
                       cpuset_cpus=host.get("CpusetCpus") or None, cpuset_mems=host.get("CpusetMems") or None,
                       pids=host.get("PidsLimit") or None, blkio_weight=host.get("BlkioWeight") or None)
@@ -265,7 +270,9 @@ class ContainerService:
 
     def wait(self, ref: str, condition: str = "not-running", timeout: float | None = None) -> dict:
         record = self._find(ref)
-        if condition == "next-exit" or self.state(record) in (lifecycle.RUNNING, lifecycle.PAUSED):
+        # A started container has exited once the supervisor recorded it
+        # (the pid may be gone a moment before the record is written).
+        if condition == "next-exit" or record.get("pid"):
             deadline = None if timeout is None else time.monotonic() + timeout
             while self._exit_of(record) is None:
                 if deadline is not None and time.monotonic() > deadline:
@@ -343,6 +350,15 @@ class ContainerService:
             "HostConfig": record["host_config"], "LogPath": record["log_path"],
             "RestartCount": record.get("restart_count", 0),
         }
+
+    def shutdown(self) -> None:
+        """Stop the supervisor (tests, ``engine stop``): only when no container runs."""
+        try:
+            reply = supervisor.request(self.run, {"op": "shutdown"}, timeout=5)
+        except OSError:
+            return
+        if "error" in reply:
+            raise Conflict(reply["error"])
 
     def logs(self, ref: str, *, tail: int | None = None, since: float | None = None,
              until: float | None = None) -> list[logs.Entry]:

@@ -194,7 +194,8 @@ def request(run: Path, message: dict, timeout: float = 30) -> dict:
     return json.loads(data)
 
 
-def ensure_running(root: Path, run: Path, timeout: float = 10) -> None:
+def ensure_running(root: Path, run: Path, cgroup_parent: str = "dockyard",
+                   timeout: float = 10) -> None:
     """Start the supervisor for (root, run) unless one answers."""
     try:
         request(run, {"op": "ping"}, timeout=2)
@@ -205,7 +206,7 @@ def ensure_running(root: Path, run: Path, timeout: float = 10) -> None:
     log = open(run / "supervisor.log", "ab")
     import subprocess
     subprocess.Popen([pysys.executable, "-m", "engine.containers.supervisor",
-                      "--root", str(root), "--run", str(run)],
+                      "--root", str(root), "--run", str(run), "--cgroup-parent", cgroup_parent],
                      stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
                      close_fds=True)
     log.close()

@@ -34,3 +34,4 @@ class FakeSyscalls:
     def capset(self, effective, permitted, inheritable):
         self._record("capset", effective, permitted, inheritable)
         self.caps = (effective, permitted, inheritable)
+    def seccomp_set_filter(self, program, flags=0): self._record("seccomp_set_filter", program, flags)

@@ -11,7 +11,7 @@ import json
 import os
 import resource
 
-from . import rootfs
+from . import capabilities, rootfs, seccomp
 from . import sys as s
 from .spec import Spec
 
@@ -56,29 +56,32 @@ def _prepare(sys: s.Syscalls, spec: Spec) -> None:
     if spec.cwd and spec.cwd != "/":
         os.makedirs(spec.cwd, exist_ok=True)
     os.chdir(spec.cwd or "/")
-    os.setgroups(spec.groups)
-    os.setgid(spec.gid)
+    _identity_and_privileges(sys, spec)
+
+
+def _identity_and_privileges(sys: s.Syscalls, spec: Spec) -> None:
+    """The order capabilities.py documents: bounding set (needs CAP_SETPCAP),
+    no_new_privs, seccomp while CAP_SYS_ADMIN is still held unless
+    no_new_privs allows it later, user and groups, the final capability sets."""
+    program = bytes.fromhex(spec.seccomp_filter)
     if spec.capabilities is not None:
-        _capabilities(sys, spec)
-    os.setuid(spec.uid)
+        capabilities.prepare(sys, spec.capabilities, _last_cap())
     if spec.no_new_privileges:
         sys.prctl(s.PR_SET_NO_NEW_PRIVS, 1)
+    elif program:
+        seccomp.apply(sys, program, spec.seccomp_flags)
+    os.setgroups(spec.groups)
+    os.setgid(spec.gid)
+    os.setuid(spec.uid)
+    if spec.capabilities is not None:
+        capabilities.finish(sys, spec.capabilities, spec.uid)
+    if spec.no_new_privileges and program:
+        seccomp.apply(sys, program, spec.seccomp_flags)
 
 
-def _capabilities(sys: s.Syscalls, spec: Spec) -> None:
-    """Bounding set first (needs CAP_SETPCAP), then the process's own sets;
-    a non-root user ends with no effective capabilities, as in docker."""
-    mask = spec.capabilities
-    for cap in range(64):
-        if not mask & (1 << cap):
-            try:
-                sys.prctl(s.PR_CAPBSET_DROP, cap)
-            except Exception:  # past the kernel's last capability
-                break
-    # A non-root user keeps CAP_SETGID/SETUID (6, 7) only until setuid(),
-    # which then clears its permitted and effective sets.
-    keep = mask if spec.uid == 0 else mask | (1 << 6) | (1 << 7)
-    sys.capset(keep, keep, 0)
+def _last_cap() -> int:
+    with open("/proc/sys/kernel/cap_last_cap") as handle:
+        return int(handle.read())
 
 
 def _exec(spec: Spec) -> None:

@@ -41,7 +41,9 @@ class Spec:
     read_only: bool = False
     shm_size: int = 64 * 1024 * 1024
     capabilities: int | None = None  # bitmask; None: keep the engine's
-    no_new_privileges: bool = True
+    no_new_privileges: bool = False
+    seccomp_filter: str = ""  # the BPF program (hex), built by the engine; "" for none
+    seccomp_flags: int = 0
     privileged: bool = False
     masked_paths: list[str] = field(default_factory=list)
     readonly_paths: list[str] = field(default_factory=list)

@@ -60,6 +60,13 @@ _libc.syscall.restype = ctypes.c_long
 SYS_PIVOT_ROOT = 155  # x86_64
 SYS_CAPSET = 126
 SYS_CAPGET = 125
+SYS_SECCOMP = 317
+SECCOMP_SET_MODE_FILTER = 1
+
+
+class _SockFprog(ctypes.Structure):
+    """struct sock_fprog: a classic BPF program for seccomp."""
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
 class _CapHeader(ctypes.Structure):
@@ -140,3 +147,12 @@ class Syscalls:
             data[index].permitted = (permitted >> shift) & 0xFFFFFFFF
             data[index].inheritable = (inheritable >> shift) & 0xFFFFFFFF
         _check(_libc.syscall(SYS_CAPSET, ctypes.byref(header), data), "capset")
+
+    def seccomp_set_filter(self, program: bytes, flags: int = 0) -> None:
+        """seccomp(SECCOMP_SET_MODE_FILTER, flags, prog): ``program`` is an
+        array of struct sock_filter (8 bytes each), as seccomp.build_filter makes."""
+        buffer = ctypes.create_string_buffer(program, len(program))
+        prog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+        result = _libc.syscall(SYS_SECCOMP, ctypes.c_ulong(SECCOMP_SET_MODE_FILTER),
+                               ctypes.c_ulong(flags), ctypes.byref(prog))
+        _check(result, f"seccomp(SET_MODE_FILTER, {flags:#x}, {len(program) // 8} instructions)")

@@ -1,0 +1,96 @@
+"""Shared fixtures of the engine tests (root tier).
+
+- Tests marked ``@pytest.mark.root`` are skipped when not run as root.
+- ``leftovers(root)`` lists what a test must not leave under a state root:
+  the image store's lock and staging files, the state store's temporaries,
+  mounts. ``images`` (a fresh ImageService per test) and ``make_images`` (a
+  factory of them) assert that at teardown.
+- Session-scoped: ``image_root``, ``image_service`` and ``busybox_image``
+  (the busybox rootfs from tests/fixtures/images.py, imported through
+  ``ImageService.import_image`` with ``CMD ["sh"]`` as ``busybox:latest``).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from engine.images.service import ImageService
+from tests.fixtures.images import CACHE_DIR, busybox_rootfs_tar
+
+
+@pytest.fixture(autouse=True)
+def _root_only(request):
+    if request.node.get_closest_marker("root") and os.geteuid() != 0:
+        pytest.skip("needs root")
+
+
+def _mounts_under(root: Path) -> list[str]:
+    found = []
+    with open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            point = line.split()[4].replace("\\040", " ")
+            if point == str(root) or point.startswith(str(root) + "/"):
+                found.append(point)
+    return found
+
+
+def leftovers(root: Path) -> list[str]:
+    """Locks, staging dirs, half-written records and mounts left under ``root``
+    (any image store below it: tests may make several)."""
+    root = Path(root)
+    found = _mounts_under(root)
+    for directory, subdirs, files in os.walk(root):
+        if os.path.basename(directory) == "images":
+            found += [os.path.join(directory, name) for name in (".lock",) if name in files]
+            found += [os.path.join(directory, name) for name in ("tmp",) if name in subdirs]
+            subdirs[:] = [d for d in subdirs if d not in ("layers", "blobs")]  # image content
+        found += [os.path.join(directory, name) for name in files
+                  if name.startswith(".") and name.endswith(".tmp")]
+    return found
+
+
+@pytest.fixture
+def make_images(tmp_path):
+    """ImageService factory on temporary roots; no leftovers allowed at teardown."""
+    def make(name: str = "state", in_use=None) -> ImageService:
+        return ImageService(tmp_path / name, in_use=in_use)
+    yield make
+    assert leftovers(tmp_path) == []
+
+
+@pytest.fixture
+def images(make_images):
+    """A fresh image service on a temporary state root, checked for leaks."""
+    return make_images()
+
+
+@pytest.fixture(scope="session")
+def image_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("image-root")
+
+
+@pytest.fixture(scope="session")
+def image_service(image_root):
+    service = ImageService(image_root)
+    yield service
+    assert leftovers(image_root) == []
+
+
+@pytest.fixture(scope="session")
+def busybox_tar() -> Path:
+    return busybox_rootfs_tar(CACHE_DIR)
+
+
+@pytest.fixture(scope="session")
+def busybox_image(image_service, busybox_tar) -> str:
+    """The id of ``busybox:latest`` in ``image_service``."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    return image_service.import_image(busybox_tar, "busybox:latest", changes=['CMD ["sh"]'])

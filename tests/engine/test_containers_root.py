@@ -1,0 +1,206 @@
+"""Real containers on this machine's kernel, through the container service:
+isolation, limits, lifecycle, logs, and that nothing is left behind.
+
+Root only. Images come from the session's busybox image (tests/engine/conftest.py).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from engine.containers.errors import Conflict, InvalidRequest
+from engine.containers.service import ContainerService
+from engine.runtime import cgroups
+
+pytestmark = pytest.mark.root
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def engine(tmp_path, image_service, busybox_image):
+    parent = f"dockyard-test-{uuid.uuid4().hex[:8]}"
+    driver = cgroups.detect(parent=parent)
+    service = ContainerService(tmp_path / "root", tmp_path / "run", image_service, driver)
+    yield service
+    for container in service.list(all=True):
+        service.remove(container["Id"], force=True)
+    service.shutdown()
+    _assert_nothing_left(tmp_path, driver, parent)
+
+
+def _assert_nothing_left(tmp_path: Path, driver, parent: str) -> None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _supervisors(tmp_path):
+        time.sleep(0.05)
+    assert _supervisors(tmp_path) == [], "the supervisor is still running"
+    mounts = [line for line in Path("/proc/self/mounts").read_text().splitlines() if str(tmp_path) in line]
+    assert mounts == []
+    assert driver.list() == []
+    driver.remove_parent()  # the (empty) parent group of this test
+    assert list((tmp_path / "root").glob("containers/*.json")) == []
+    assert list((tmp_path / "root").glob("containers/*/")) == []
+
+
+def _supervisors(tmp_path: Path) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if str(tmp_path).encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def run(engine: ContainerService, *args: str, **config) -> tuple[int, str, str]:
+    host = config.pop("HostConfig", {})
+    cid = engine.create({"Image": "busybox", "Cmd": list(args), "HostConfig": host, **config})
+    engine.start(cid)
+    code = engine.wait(cid, timeout=30)["StatusCode"]
+    entries = engine.logs(cid)
+    out = b"".join(e.data for e in entries if e.stream == "stdout").decode()
+    err = b"".join(e.data for e in entries if e.stream == "stderr").decode()
+    engine.remove(cid)
+    return code, out, err
+
+
+def test_a_container_runs_and_its_output_and_exit_code_are_recorded(engine):
+    assert run(engine, "sh", "-c", "echo out; echo err >&2; exit 3") == (3, "out\n", "err\n")
+
+
+def test_namespaces_isolate_processes_hostname_and_network(engine):
+    code, out, _ = run(engine, "sh", "-c",
+                       "hostname; ls /proc | grep -c '^[0-9]'; cat /proc/1/comm; ls /sys/class/net",
+                       Hostname="box")
+    hostname, count, pid1, interfaces = out.split("\n", 3)
+    assert (code, hostname, pid1) == (0, "box", "sh")
+    assert int(count) <= 3  # sh, ls, grep: no host process is visible
+    assert interfaces.split() == ["lo"]
+
+
+def test_the_root_is_an_overlay_and_writes_stay_in_the_container(engine, busybox_image, image_service):
+    code, out, _ = run(engine, "sh", "-c", "echo x > /bin/new && cat /bin/new && grep ' / ' /proc/mounts")
+    assert code == 0 and out.startswith("x\noverlay / overlay")
+    for layer in image_service.layers("busybox"):
+        assert not (layer / "bin" / "new").exists()
+
+
+def test_default_security_forbids_mount_proc_sys_and_modules(engine):
+    script = ("mount -t tmpfs none /mnt 2>/dev/null; echo mount=$?; "
+              "echo 1 > /proc/sys/kernel/domainname 2>/dev/null; echo sys=$?; "
+              "cat /proc/kcore | wc -c; "
+              "insmod /nonexistent.ko 2>/dev/null; echo insmod=$?")
+    code, out, _ = run(engine, "sh", "-c", script)
+    lines = out.split()
+    assert lines[0] == "mount=1" and lines[1] == "sys=1" and lines[2] == "0"
+    assert lines[3] != "insmod=0"
+
+
+def test_privileged_may_mount(engine):
+    code, out, _ = run(engine, "sh", "-c", "mount -t tmpfs none /mnt && echo mounted",
+                       HostConfig={"Privileged": True})
+    assert (code, out) == (0, "mounted\n")
+
+
+def test_cap_drop_removes_a_capability(engine):
+    code, _, _ = run(engine, "chown", "1000", "/tmp", HostConfig={"CapDrop": ["CHOWN"]})
+    assert code != 0
+    assert run(engine, "chown", "1000", "/tmp")[0] == 0
+
+
+def test_user_and_groups_come_from_the_image(engine):
+    code, out, _ = run(engine, "id", User="app")
+    assert code == 0 and "uid=1000(app)" in out and "gid=1000(app)" in out and "2000" in out
+
+
+def test_read_only_root_with_a_tmpfs_and_a_read_only_bind(engine, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "f").write_text("host file\n")
+    script = ("touch /x 2>/dev/null; echo root=$?; touch /scratch/x && echo tmpfs=0; "
+              "cat /data/f; touch /data/g 2>/dev/null; echo bind=$?")
+    code, out, _ = run(engine, "sh", "-c", script, HostConfig={
+        "ReadonlyRootfs": True, "Tmpfs": {"/scratch": "size=1m"}, "Binds": [f"{shared}:/data:ro"]})
+    assert out.split("\n")[:4] == ["root=1", "tmpfs=0", "host file", "bind=1"]
+
+
+def test_memory_limit_kills_with_oom(engine):
+    cid = engine.create({"Image": "busybox", "Cmd": ["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a)"],
+                         "HostConfig": {"Memory": 32 * 2 ** 20, "MemorySwap": 32 * 2 ** 20}})
+    engine.start(cid)
+    assert engine.wait(cid, timeout=60)["StatusCode"] == 137
+    assert engine.inspect(cid)["State"]["OOMKilled"] is True
+
+
+def test_pids_limit_stops_fork_bombs(engine):
+    script = "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; echo done"
+    code, out, err = run(engine, "sh", "-c", script, HostConfig={"PidsLimit": 4})
+    assert "fork" in err.lower()  # busybox sh: "can't fork"
+    code, out, err = run(engine, "sh", "-c", script)
+    assert (out, err) == ("done\n", "")  # without the limit all eight sleeps start
+
+
+def test_stop_sends_the_signal_then_kills_after_the_grace_period(engine):
+    cid = engine.create({"Image": "busybox", "Cmd": ["sleep", "100"]})
+    engine.start(cid)
+    started = time.monotonic()
+    engine.stop(cid, timeout=0.5)
+    assert time.monotonic() - started < 5
+    assert engine.wait(cid)["StatusCode"] == 137  # PID 1 ignores SIGTERM without a handler
+    trap = engine.create({"Image": "busybox",
+                          "Cmd": ["sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.1; done"]})
+    engine.start(trap)
+    time.sleep(0.3)
+    engine.stop(trap, timeout=5)
+    assert engine.wait(trap)["StatusCode"] == 7
+
+
+def test_pause_freezes_and_unpause_thaws(engine):
+    cid = engine.create({"Image": "busybox", "Cmd": ["sleep", "100"]})
+    engine.start(cid)
+    engine.pause(cid)
+    assert engine.inspect(cid)["State"]["Status"] == "paused"
+    with pytest.raises(Conflict, match="already paused"):
+        engine.pause(cid)
+    engine.unpause(cid)
+    assert engine.inspect(cid)["State"]["Status"] == "running"
+
+
+def test_illegal_operations_answer_like_docker(engine):
+    cid = engine.create({"Image": "busybox", "Cmd": ["sleep", "100"]})
+    engine.start(cid)
+    with pytest.raises(Conflict, match="cannot remove container"):
+        engine.remove(cid)
+    engine.remove(cid, force=True)
+    with pytest.raises(InvalidRequest, match="Devices"):
+        engine.create({"Image": "busybox", "HostConfig": {"Devices": [{"PathOnHost": "/dev/kvm"}]}})
+
+
+def test_a_container_outlives_the_process_that_started_it(engine, tmp_path):
+    cid = engine.create({"Image": "busybox", "Cmd": ["sh", "-c", "sleep 1; echo done; exit 4"]})
+    code = (f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
+            "from pathlib import Path\nfrom engine.containers.service import ContainerService\n"
+            "from engine.runtime import cgroups\n"
+            f"svc = ContainerService(Path({str(engine.root)!r}), Path({str(engine.run)!r}), None, "
+            f"cgroups.detect(parent={engine.cgroups.parent!r}))\n"
+            "svc.images = __import__('pickle').loads(bytes.fromhex(sys.argv[1]))\n"
+            f"svc.start({cid!r})\n")
+    import pickle
+    subprocess.run([sys.executable, "-c", code, pickle.dumps(engine.images).hex()], check=True,
+                   timeout=60)
+    assert engine.inspect(cid)["State"]["Status"] == "running"
+    assert engine.wait(cid, timeout=30)["StatusCode"] == 4
+    assert [e.data for e in engine.logs(cid)] == [b"done\n"]
+
+
+def test_many_cycles_leave_nothing_behind(engine):
+    for _ in range(20):
+        assert run(engine, "true")[0] == 0
