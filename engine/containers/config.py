@@ -92,3 +92,20 @@ def unsupported(host_config: dict) -> list[str]:
     the runtime cannot honour yet."""
     return sorted(k for k, v in host_config.items()
                   if k not in SUPPORTED_HOST_CONFIG and v not in (None, "", 0, False, [], {}))
+
+
+_IPC_SYSCTLS = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+                "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"}
+
+
+def check_sysctls(sysctls: dict, network_mode: str) -> None:
+    """Only namespaced sysctls, as docker allows them (a container must not
+    change the host's kernel)."""
+    for key in sysctls:
+        if key in _IPC_SYSCTLS or key.startswith("fs.mqueue."):
+            continue
+        if key.startswith("net.") and network_mode != "host":
+            continue
+        reason = ("sysctls of the host's network namespace cannot be set" if key.startswith("net.")
+                  else "it is not namespaced")
+        raise InvalidRequest(f"sysctl {key!r} is not allowed: {reason}")

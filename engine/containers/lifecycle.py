@@ -41,7 +41,7 @@ def check(operation: str, state: str, name: str) -> None:
         raise Conflict(f"cannot remove container \"/{name}\": container is {state}: "
                        f"{verb} the container before removing or force remove")
     if operation == "start" and state == PAUSED:
-        raise Conflict(f"cannot start a paused container, try unpause instead")
+        raise Conflict("cannot start a paused container, try unpause instead")
     if operation == "exec":
         raise Conflict(f"Container {name} is not running")
     raise Conflict(f"Container {name} is {state}: cannot {operation}")

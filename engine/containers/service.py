@@ -75,6 +75,7 @@ class ContainerService:
         wrong = merge.unsupported(host)
         if wrong:
             raise InvalidRequest(f"unsupported HostConfig field(s): {', '.join(wrong)}")
+        merge.check_sysctls(host.get("Sysctls") or {}, host.get("NetworkMode") or "none")
         image_id = self.images.resolve(config["Image"])
         image_config = self.images.config(image_id).get("config") or {}
         name = (name or self._generated_name()).lstrip("/")
@@ -284,6 +285,28 @@ class ContainerService:
                 time.sleep(0.01)
         exit_record = self._exit_of(record) or {}
         return {"StatusCode": exit_record.get("exit_code", 0), "Error": None}
+
+    def restart(self, ref: str, timeout: float | None = None) -> None:
+        self.stop(ref, timeout)
+        self.start(ref)
+
+    def stats(self, ref: str) -> dict:
+        """Memory, CPU and pids of a running container (docker's stats fields)."""
+        record = self._find(ref)
+        if self.state(record) not in (lifecycle.RUNNING, lifecycle.PAUSED):
+            return {"memory_stats": {}, "cpu_stats": {}, "pids_stats": {}}
+        found = self.cgroups.stats(record["id"])
+        return {"memory_stats": {"usage": found.memory_usage, "limit": found.memory_limit,
+                                 "max_usage": found.memory_max_usage},
+                "cpu_stats": {"cpu_usage": {"total_usage": found.cpu_usage_ns}},
+                "pids_stats": {"current": found.pids_current}}
+
+    def top(self, ref: str) -> dict:
+        """The container's processes, ``ps -ef``-like (docker's /top shape)."""
+        record = self._find(ref)
+        lifecycle.check("exec", self.state(record), record["name"])
+        rows = [process.describe(pid) for pid in sorted(self.cgroups.pids(record["id"]))]
+        return {"Titles": ["UID", "PID", "PPID", "CMD"], "Processes": [r for r in rows if r]}
 
     # -- pause -------------------------------------------------------------------
     def pause(self, ref: str) -> None:

@@ -141,3 +141,16 @@ def children_of(pid: int, proc: str = "/proc") -> list[int]:
 def boot_id(proc: str = "/proc") -> str:
     with open(f"{proc}/sys/kernel/random/boot_id") as handle:
         return handle.read().strip()
+
+
+def describe(pid: int, proc: str = "/proc") -> list[str] | None:
+    """[uid, pid, ppid, command line] of a process, or None if it is gone."""
+    try:
+        with open(f"{proc}/{pid}/status") as handle:
+            status = dict(line.split(":", 1) for line in handle if ":" in line)
+        with open(f"{proc}/{pid}/cmdline", "rb") as handle:
+            command = handle.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return [status["Uid"].split()[0], str(pid), status["PPid"].strip(),
+            command or f"[{status['Name'].strip()}]"]

@@ -151,6 +151,9 @@ def setup(sys: s.Syscalls, spec: Spec) -> None:
     sys.pivot_root(".", ".")
     sys.umount(".", s.MNT_DETACH)
     os.chdir("/")
+    for key, value in spec.sysctls.items():  # before /proc/sys turns read-only
+        with open("/proc/sys/" + key.replace(".", "/"), "w") as handle:
+            handle.write(str(value))
     if not spec.privileged:
         _mask(sys, spec.masked_paths)
         _read_only(sys, spec.readonly_paths)

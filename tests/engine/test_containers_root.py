@@ -5,7 +5,6 @@ Root only. Images come from the session's busybox image (tests/engine/conftest.p
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -204,3 +203,23 @@ def test_a_container_outlives_the_process_that_started_it(engine, tmp_path):
 def test_many_cycles_leave_nothing_behind(engine):
     for _ in range(20):
         assert run(engine, "true")[0] == 0
+
+
+def test_namespaced_sysctls_are_set_and_others_refused(engine):
+    code, out, _ = run(engine, "cat", "/proc/sys/kernel/shmmni", HostConfig={"Sysctls": {"kernel.shmmni": "1234"}})
+    assert (code, out) == (0, "1234\n")
+    with pytest.raises(InvalidRequest, match="kernel.panic"):
+        engine.create({"Image": "busybox", "HostConfig": {"Sysctls": {"kernel.panic": "1"}}})
+
+
+def test_restart_stats_and_top_of_a_running_container(engine):
+    cid = engine.create({"Image": "busybox", "Cmd": ["sleep", "100"], "HostConfig": {"Memory": 64 * 2 ** 20}})
+    engine.start(cid)
+    first = engine.inspect(cid)["State"]["Pid"]
+    processes = engine.top(cid)["Processes"]
+    assert [p[3] for p in processes] == ["sleep 100"] and processes[0][1] == str(first)
+    stats = engine.stats(cid)
+    assert stats["pids_stats"]["current"] == 1 and stats["memory_stats"]["limit"] == 64 * 2 ** 20
+    engine.restart(cid, timeout=0)
+    assert engine.inspect(cid)["State"]["Status"] == "running"
+    assert engine.inspect(cid)["State"]["Pid"] != first
