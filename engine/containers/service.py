@@ -374,6 +374,24 @@ class ContainerService:
             "RestartCount": record.get("restart_count", 0),
         }
 
+    def reconcile(self) -> list[str]:
+        """At start-up: remove what a crash left half-made (temp records,
+        directories without a record, cgroups of no running container).
+        Returns what was removed, for the log."""
+        removed = [str(p) for p in self.store.sweep_temporaries()]
+        records = dict(self.store.records("containers"))
+        for directory in sorted((self.root / "containers").glob("*/")):
+            if directory.name not in records:
+                shutil.rmtree(directory, ignore_errors=True)
+                removed.append(str(directory))
+        running = {cid for cid, r in records.items()
+                   if self.state(r) in (lifecycle.RUNNING, lifecycle.PAUSED)}
+        for name in self.cgroups.list():
+            if name not in running:
+                self.cgroups.destroy(name)
+                removed.append(f"cgroup {name}")
+        return removed
+
     def shutdown(self) -> None:
         """Stop the supervisor (tests, ``engine stop``): only when no container runs."""
         try:

@@ -223,3 +223,16 @@ def test_restart_stats_and_top_of_a_running_container(engine):
     engine.restart(cid, timeout=0)
     assert engine.inspect(cid)["State"]["Status"] == "running"
     assert engine.inspect(cid)["State"]["Pid"] != first
+
+
+def test_reconcile_removes_what_a_crash_left_half_made(engine):
+    keep = engine.create({"Image": "busybox", "Cmd": ["sleep", "100"]})
+    engine.start(keep)
+    stray_dir = engine.root / "containers" / ("f" * 64)
+    (stray_dir / "upper").mkdir(parents=True)
+    (engine.root / "containers" / ".x.tmp").write_text("{")
+    engine.cgroups.create("stray")
+    removed = engine.reconcile()
+    assert str(stray_dir) in removed and "cgroup stray" in removed
+    assert not stray_dir.exists() and not engine.cgroups.exists("stray")
+    assert engine.cgroups.exists(keep) and engine.inspect(keep)["State"]["Running"]
