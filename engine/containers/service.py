@@ -40,11 +40,12 @@ def parse_signal(value: str | int | None, default: int = signals.SIGKILL) -> int
 
 
 class ContainerService:
-    def __init__(self, root: Path, run: Path, images, cgroups) -> None:
+    def __init__(self, root: Path, run: Path, images, cgroups, volumes=None) -> None:
         self.root, self.run = Path(root), Path(run)
         self.store = StateStore(self.root)
         self.images = images
         self.cgroups = cgroups
+        self.volumes = volumes
 
     # -- lookup ---------------------------------------------------------------
     def _find(self, ref: str) -> dict:
@@ -178,7 +179,7 @@ class ContainerService:
             etc_files={"/etc/hostname": str(directory / "hostname"),
                        "/etc/hosts": str(directory / "hosts"),
                        "/etc/resolv.conf": str(directory / "resolv.conf")},
-            mounts=self._mounts(host), read_only=bool(host.get("ReadonlyRootfs")),
+            mounts=self._mounts(record), read_only=bool(host.get("ReadonlyRootfs")),
             shm_size=int(host.get("ShmSize") or 64 * 1024 * 1024),
             capabilities=mask, privileged=bool(host.get("Privileged")),
             seccomp_filter=program, seccomp_flags=flags, no_new_privileges=security.no_new_privileges(host),
@@ -187,13 +188,22 @@ class ContainerService:
             rlimits={u["Name"]: (u["Soft"], u["Hard"]) for u in host.get("Ulimits") or []},
             cgroup=record["id"])
 
-    def _mounts(self, host: dict) -> list[runtime_spec.Mount]:
+    def _volume(self, name: str, target: str, read_only: bool, nocopy: bool) -> runtime_spec.Mount:
+        if self.volumes is None:
+            raise InvalidRequest(f"named volume {name!r} needs the volume service")
+        self.volumes.create(name)  # docker creates a named volume on first use
+        return runtime_spec.Mount(target, "volume", str(self.volumes.path(name)), read_only,
+                                  copy_up=not nocopy)
+
+    def _mounts(self, record: dict) -> list[runtime_spec.Mount]:
+        host = record["host_config"]
         mounts = []
         for bind in host.get("Binds") or []:
             source, target, *options = bind.split(":")
             flags = options[0].split(",") if options else []
             if not source.startswith("/"):
-                raise InvalidRequest(f"invalid mount config: named volume {source!r} needs the volume service")
+                mounts.append(self._volume(source, target, "ro" in flags, "nocopy" in flags))
+                continue
             os.makedirs(source, exist_ok=True)
             mounts.append(runtime_spec.Mount(target, "bind", source, "ro" in flags,
                                              next((f for f in flags if "private" in f or "shared" in f
@@ -212,6 +222,11 @@ class ContainerService:
                 propagation = (mount.get("BindOptions") or {}).get("Propagation") or "rprivate"
                 mounts.append(runtime_spec.Mount(mount["Target"], "bind", mount["Source"],
                                                  bool(mount.get("ReadOnly")), propagation))
+            elif kind == "volume":
+                name = mount.get("Source") or record.setdefault("anonymous_volumes", {}).setdefault(
+                    mount["Target"], secrets.token_hex(32))
+                nocopy = bool((mount.get("VolumeOptions") or {}).get("NoCopy"))
+                mounts.append(self._volume(name, mount["Target"], bool(mount.get("ReadOnly")), nocopy))
             else:
                 raise InvalidRequest(f"mount type {kind!r} is not supported yet")
         return mounts
@@ -320,7 +335,7 @@ class ContainerService:
         self.cgroups.thaw(record["id"])
 
     # -- remove --------------------------------------------------------------------
-    def remove(self, ref: str, force: bool = False) -> None:
+    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
         record = self._find(ref)
         state = self.state(record)
         if force and state in (lifecycle.RUNNING, lifecycle.PAUSED):
@@ -334,6 +349,9 @@ class ContainerService:
         shutil.rmtree(self._dir(record["id"]), ignore_errors=True)
         self.store.delete("exits", record["id"])
         self.store.delete("containers", record["id"])
+        if volumes and self.volumes is not None:  # `rm -v`: the anonymous volumes go too
+            for name in (record.get("anonymous_volumes") or {}).values():
+                self.volumes.remove(name, force=True)
 
     # -- reading ----------------------------------------------------------------------
     def list(self, all: bool = False) -> list[dict]:
@@ -373,6 +391,18 @@ class ContainerService:
             "HostConfig": record["host_config"], "LogPath": record["log_path"],
             "RestartCount": record.get("restart_count", 0),
         }
+
+    def volume_users(self, name: str) -> list[str]:
+        """Containers whose mounts name the volume (the volume service's in_use)."""
+        users = []
+        for cid, record in self.store.records("containers"):
+            host = record["host_config"]
+            names = [b.split(":")[0] for b in host.get("Binds") or []]
+            names += [m.get("Source") for m in host.get("Mounts") or [] if m.get("Type") == "volume"]
+            names += list((record.get("anonymous_volumes") or {}).values())
+            if name in names:
+                users.append(cid)
+        return users
 
     def reconcile(self) -> list[str]:
         """At start-up: remove what a crash left half-made (temp records,

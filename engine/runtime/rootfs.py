@@ -11,6 +11,7 @@ Syscalls object; the calls and their order are unit-tested on the fake.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 
 from . import sys as s
@@ -103,8 +104,30 @@ def _user_mount(sys: s.Syscalls, root: str, mount: Mount) -> None:
         flags = s.MS_NOSUID | s.MS_NODEV | (s.MS_RDONLY if mount.read_only else 0)
         sys.mount("tmpfs", target, "tmpfs", flags, ",".join(mount.options) or None)
         return
+    if mount.copy_up and os.path.isdir(target) and not os.listdir(mount.source):
+        _copy_tree(target, mount.source)
     _ensure(target, os.path.isdir(mount.source))
     _bind(sys, mount.source, target, read_only=mount.read_only, propagation=mount.propagation)
+
+
+def _copy_tree(source: str, destination: str) -> None:
+    """docker's copy-up: the image's files at a volume's target, with their
+    owners and modes, into the empty volume."""
+    shutil.copystat(source, destination)
+    stat_ = os.lstat(source)
+    os.chown(destination, stat_.st_uid, stat_.st_gid)
+    for entry in os.scandir(source):
+        target = os.path.join(destination, entry.name)
+        if entry.is_symlink():
+            os.symlink(os.readlink(entry.path), target)
+        elif entry.is_dir():
+            os.mkdir(target)
+            _copy_tree(entry.path, target)
+            continue
+        else:
+            shutil.copy2(entry.path, target)
+        info = entry.stat(follow_symlinks=False)
+        os.lchown(target, info.st_uid, info.st_gid)
 
 
 def _mask(sys: s.Syscalls, paths: list[str]) -> None:

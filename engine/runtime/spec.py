@@ -17,6 +17,7 @@ class Mount:
     read_only: bool = False
     propagation: str = "rprivate"
     options: list[str] = field(default_factory=list)  # tmpfs: size=..., mode=...
+    copy_up: bool = False  # volume: fill it with the image's content there when empty
 
 
 @dataclass

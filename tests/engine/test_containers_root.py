@@ -16,6 +16,7 @@ import pytest
 from engine.containers.errors import Conflict, InvalidRequest
 from engine.containers.service import ContainerService
 from engine.runtime import cgroups
+from engine.volumes.service import VolumeService
 
 pytestmark = pytest.mark.root
 
@@ -27,6 +28,7 @@ def engine(tmp_path, image_service, busybox_image):
     parent = f"dockyard-test-{uuid.uuid4().hex[:8]}"
     driver = cgroups.detect(parent=parent)
     service = ContainerService(tmp_path / "root", tmp_path / "run", image_service, driver)
+    service.volumes = VolumeService(tmp_path / "root", in_use=service.volume_users)
     yield service
     for container in service.list(all=True):
         service.remove(container["Id"], force=True)
@@ -236,3 +238,30 @@ def test_reconcile_removes_what_a_crash_left_half_made(engine):
     assert str(stray_dir) in removed and "cgroup stray" in removed
     assert not stray_dir.exists() and not engine.cgroups.exists("stray")
     assert engine.cgroups.exists(keep) and engine.inspect(keep)["State"]["Running"]
+
+
+def test_named_volumes_get_the_images_content_persist_and_are_protected(engine):
+    code, out, _ = run(engine, "sh", "-c", "ls /etc; echo kept > /etc/mine",
+                       HostConfig={"Binds": ["etcdata:/etc"]})
+    assert code == 0 and "passwd" in out.split()  # copied up from the image
+    code, out, _ = run(engine, "cat", "/etc/mine", HostConfig={"Binds": ["etcdata:/etc:ro"]})
+    assert (code, out) == (0, "kept\n")
+    cid = engine.create({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"Binds": ["etcdata:/etc"]}})
+    with pytest.raises(Conflict, match="volume is in use"):
+        engine.volumes.remove("etcdata")
+    engine.remove(cid)
+    engine.volumes.remove("etcdata")
+    code, out, _ = run(engine, "ls", "/etc", HostConfig={"Binds": ["empty:/etc:nocopy"]})
+    assert (code, out) == (0, "")
+    engine.volumes.remove("empty")
+
+
+def test_anonymous_volumes_go_with_rm_v(engine):
+    cid = engine.create({"Image": "busybox", "Cmd": ["sh", "-c", "echo x > /data/f"],
+                         "HostConfig": {"Mounts": [{"Type": "volume", "Target": "/data"}]}})
+    engine.start(cid)
+    assert engine.wait(cid)["StatusCode"] == 0
+    [volume] = engine.volumes.list()
+    assert (Path(volume["Mountpoint"]) / "f").read_text() == "x\n"
+    engine.remove(cid, volumes=True)
+    assert engine.volumes.list() == []
