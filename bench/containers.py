@@ -46,6 +46,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -85,9 +86,9 @@ def ms(seconds: float) -> float:
 def _apt_install(*packages: str) -> bool:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     command = ["apt-get", "install", "-y", "-q", *packages]
-    if subprocess.run(command, capture_output=True, env=env).returncode != 0:
-        subprocess.run(["apt-get", "update", "-q"], capture_output=True, env=env)
-        return subprocess.run(command, capture_output=True, env=env).returncode == 0
+    if subprocess.run(command, check=False, capture_output=True, env=env).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True, env=env)
+        return subprocess.run(command, check=False, capture_output=True, env=env).returncode == 0
     return True
 
 
@@ -103,7 +104,7 @@ def ensure_tool(name: str) -> str | None:
 
 
 def version(binary: str) -> str:
-    done = subprocess.run([binary, "--version"], capture_output=True, text=True)
+    done = subprocess.run([binary, "--version"], check=False, capture_output=True, text=True)
     return (done.stdout.splitlines() or ["?"])[0]
 
 
@@ -397,6 +398,9 @@ def main(argv: list[str] | None = None) -> int:
             print("cProfile of ContainerService.start (this process only; the supervisor "
                   "does the forks and mounts):")
             print(profile_text.rstrip())
+    except Exception:  # noqa: BLE001 - a benchmark reports, it does not fail
+        traceback.print_exc()
+        print("benchmark aborted (see the traceback above); numbers so far are not printed")
     finally:
         for helper in helpers:
             helper.close()
@@ -410,9 +414,12 @@ def finish(service, driver, tmp: Path, parent: str) -> str:
     notes = []
     try:
         for item in service.list(all=True):
-            service.remove(item["Id"], force=True)
-    except Exception as exc:  # noqa: BLE001 - clean up as much as we can
-        notes.append(f"removing containers: {exc}")
+            try:
+                service.remove(item["Id"], force=True)
+            except Exception as exc:  # noqa: BLE001 - clean up as much as we can
+                notes.append(f"removing {item['Id'][:12]}: {exc}")
+    except Exception as exc:  # noqa: BLE001
+        notes.append(f"listing containers: {exc}")
     try:
         service.shutdown()
     except Exception as exc:  # noqa: BLE001
@@ -423,6 +430,8 @@ def finish(service, driver, tmp: Path, parent: str) -> str:
     if supervisors(tmp):
         notes.append(f"supervisor still running: {supervisors(tmp)}")
     try:
+        for name in driver.list():  # left by a container the engine could not remove
+            driver.destroy(name)
         driver.remove_parent()
     except Exception as exc:  # noqa: BLE001
         notes.append(f"cgroup parent: {exc}")

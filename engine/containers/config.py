@@ -109,3 +109,22 @@ def check_sysctls(sysctls: dict, network_mode: str) -> None:
         reason = ("sysctls of the host's network namespace cannot be set" if key.startswith("net.")
                   else "it is not namespaced")
         raise InvalidRequest(f"sysctl {key!r} is not allowed: {reason}")
+
+
+def check_ulimits(ulimits: list[dict]) -> None:
+    """A limit above the engine's own hard limit cannot be granted (the
+    kernel answers EPERM): say so before anything starts."""
+    import resource
+    names = {"nofile": resource.RLIMIT_NOFILE, "nproc": resource.RLIMIT_NPROC,
+             "core": resource.RLIMIT_CORE, "memlock": resource.RLIMIT_MEMLOCK,
+             "stack": resource.RLIMIT_STACK}
+    for entry in ulimits:
+        name = entry.get("Name")
+        soft, hard = entry.get("Soft"), entry.get("Hard")
+        if soft is not None and hard is not None and soft > hard:
+            raise InvalidRequest(f"ulimit {name}: soft limit {soft} is above the hard limit {hard}")
+        if name in names:
+            ceiling = resource.getrlimit(names[name])[1]
+            if ceiling != resource.RLIM_INFINITY and hard is not None and hard > ceiling:
+                raise InvalidRequest(f"ulimit {name}={soft}:{hard} is above the engine's own hard "
+                                     f"limit {ceiling}; ask for {ceiling} at most")

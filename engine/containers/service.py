@@ -77,6 +77,7 @@ class ContainerService:
         if wrong:
             raise InvalidRequest(f"unsupported HostConfig field(s): {', '.join(wrong)}")
         merge.check_sysctls(host.get("Sysctls") or {}, host.get("NetworkMode") or "none")
+        merge.check_ulimits(host.get("Ulimits") or [])
         image_id = self.images.resolve(config["Image"])
         image_config = self.images.config(image_id).get("config") or {}
         name = (name or self._generated_name()).lstrip("/")

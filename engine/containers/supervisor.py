@@ -67,24 +67,30 @@ class Supervisor:
 
     def _start(self, request: dict) -> dict:
         spec = Spec.from_json(request["spec"])
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        null = os.open(os.devnull, os.O_RDONLY)
+        if spec.tty:  # one terminal for all three streams; its output is "stdout"
+            out_r, out_w = os.openpty()
+            streams, stdio, child_ends = [(out_r, "stdout")], (out_w, out_w, out_w), [out_w]
+        else:
+            out_r, out_w = os.pipe()
+            err_r, err_w = os.pipe()
+            null = os.open(os.devnull, os.O_RDONLY)
+            streams = [(out_r, "stdout"), (err_r, "stderr")]
+            stdio, child_ends = (null, out_w, err_w), [out_w, err_w, null]
         try:
-            pid = process.spawn(self.sys, spec, (null, out_w, err_w), self._cgroup_adder(spec))
+            pid = process.spawn(self.sys, spec, stdio, self._cgroup_adder(spec))
         except RuntimeFailure as exc:
-            for fd in (out_r, err_r):
+            for fd, _ in streams:
                 os.close(fd)
             return {"error": str(exc)}
         finally:
-            for fd in (out_w, err_w, null):
+            for fd in child_ends:
                 os.close(fd)
         writer = LogWriter(Path(request["log"]), **request.get("log_options", {}))
-        for fd, stream in ((out_r, "stdout"), (err_r, "stderr")):
+        for fd, stream in streams:
             os.set_blocking(fd, False)
             self.writers[fd] = writer
             self.selector.register(fd, selectors.EVENT_READ, ("log", stream))
-        self.open_pipes[spec.id] = {out_r, err_r}
+        self.open_pipes[spec.id] = {fd for fd, _ in streams}
         self.children[pid] = spec.id
         return {"pid": pid, "start_time": process.start_time(pid)}
 
@@ -100,6 +106,8 @@ class Supervisor:
             data = os.read(fd, 65536)
         except BlockingIOError:
             return
+        except OSError:  # a terminal whose last process is gone answers EIO
+            data = b""
         writer = self.writers[fd]
         if data:
             writer.write(stream, data)

@@ -7,8 +7,10 @@ the parent turns it into an error. Must never return.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import termios
 import resource
 
 from . import capabilities, rootfs, seccomp
@@ -31,6 +33,8 @@ def run(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int], go_r: int,
         os.setsid()
         for target, fd in enumerate(stdio):
             os.dup2(fd, target)
+        if spec.tty:  # the terminal becomes the session's controlling terminal
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
         os.closerange(3, err_w)
         os.closerange(err_w + 1, 65536)
         _prepare(sys, spec)

@@ -265,3 +265,21 @@ def test_anonymous_volumes_go_with_rm_v(engine):
     assert (Path(volume["Mountpoint"]) / "f").read_text() == "x\n"
     engine.remove(cid, volumes=True)
     assert engine.volumes.list() == []
+
+
+def test_tty_mode_gives_a_terminal_and_logs_its_output(engine):
+    # The terminal is allocated by the supervisor, so ttyname() does not
+    # resolve inside the container's own /dev/pts yet; isatty() holds.
+    code, out, err = run(engine, "sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo terminal; echo to-stderr >&2",
+                         Tty=True)
+    assert code == 0 and err == ""
+    assert out.replace("\r\n", "\n") == "terminal\nto-stderr\n"
+
+
+def test_ulimits_apply_and_impossible_ones_are_refused(engine):
+    code, out, _ = run(engine, "sh", "-c", "ulimit -n", HostConfig={
+        "Ulimits": [{"Name": "nofile", "Soft": 1234, "Hard": 1234}]})
+    assert (code, out) == (0, "1234\n")
+    with pytest.raises(InvalidRequest, match="above the engine's own hard limit"):
+        engine.create({"Image": "busybox", "HostConfig": {
+            "Ulimits": [{"Name": "nofile", "Soft": 10 ** 9, "Hard": 10 ** 9}]}})

@@ -1,0 +1,297 @@
+"""Running a process inside a running container (``docker exec``): both sides.
+
+``spawn_in`` opens the target's namespace files, then forks the new process
+*directly into the container's PID namespace*: the calling thread sets its
+``pid_for_children`` with ``setns(CLONE_NEWPID)``, forks, and sets it back at
+once (``setns`` on a PID namespace only affects children, and only those of
+the calling thread). So the exec'd process is the caller's own child: the
+caller waits for it with ``os.waitpid`` and needs no child-subreaper role and
+no intermediate process. Its parent is outside the namespace, so inside the
+container its ppid reads 0, as with docker.
+
+The child waits until the caller has put it in the container's cgroup
+(``add_to_cgroup(pid)``, run in the caller), enters ipc, uts, net, cgroup
+(only namespaces that differ from ours) and mnt last (after which its root
+and cwd are the container's), optionally makes a terminal in the container's
+own devpts, becomes session leader, wires stdio, changes to ``cwd``, sets
+user, groups, capabilities, no_new_privs and seccomp in the order
+``capabilities.py`` documents, and execs. Failures before exec come back as
+JSON through a close-on-exec pipe (end of file: exec succeeded) and are
+raised as RuntimeFailure.
+
+With ``tty=True`` the pty comes from the container's ``/dev/ptmx`` (its
+``newinstance`` devpts), so ``tty`` prints ``/dev/pts/N`` as in docker; the
+master travels back to the caller over a socket pair (SCM_RIGHTS). The
+master is the caller's to read, write, resize (TIOCSWINSZ) and close.
+
+Imports only ``engine.runtime``; system calls Python lacks go through the
+``Syscalls`` object.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import socket
+import struct
+import termios
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import capabilities as caps
+from . import seccomp
+from . import sys as s
+from .errors import RuntimeFailure
+
+# Entered in the child in this order: mnt last, because after it paths
+# (including /proc) are the container's. pid is entered by the caller.
+CHILD_NAMESPACES = ("ipc", "uts", "net", "cgroup", "mnt")
+
+# linux/tty.h ioctls Python's termios lacks
+_TIOCGPTN = 0x80045430
+_TIOCSPTLCK = 0x40045431
+
+
+@dataclass(frozen=True)
+class ExecProcess:
+    """An exec'd process: its host pid (the caller's child) and, with a tty,
+    the pty master (the caller closes it)."""
+    pid: int
+    master_fd: int | None = None
+
+
+@dataclass(frozen=True)
+class _Identity:
+    uid: int
+    gid: int
+    groups: list[int]
+    capabilities: int | None
+    seccomp_filter: bytes
+    seccomp_flags: int
+    no_new_privileges: bool
+    last_cap: int
+
+
+def spawn_in(sys: s.Syscalls, target_pid: int, args: list[str], env: list[str], cwd: str,
+             uid: int, gid: int, groups: list[int], capabilities: int | None,
+             seccomp_filter: bytes, no_new_privileges: bool, stdio: tuple[int, int, int] | None,
+             add_to_cgroup: Callable[[int], None], tty: bool = False, *,
+             seccomp_flags: int = 0, proc: str = "/proc") -> ExecProcess:
+    """Run ``args`` in the namespaces of ``target_pid``; returns once it has
+    exec'd. ``stdio`` is ignored with ``tty`` (the pty slave is used)."""
+    if not args:
+        raise RuntimeFailure("exec: no command given")
+    identity = _Identity(uid, gid, list(groups), capabilities, seccomp_filter, seccomp_flags,
+                         no_new_privileges, _last_cap(proc))
+    namespaces = open_namespaces(target_pid, proc)
+    pid_ns = namespaces.pop("pid")
+    go_r, go_w = os.pipe()
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    tty_parent, tty_child = socket.socketpair() if tty else (None, None)
+    try:
+        pid = _fork_into(sys, pid_ns, proc)
+        if pid == 0:  # pragma: no cover - runs in the child
+            os.close(go_w)
+            os.close(err_r)
+            _child(sys, namespaces, args, env, cwd, identity, stdio, tty_child, go_r, err_w)
+    except BaseException:
+        for fd in (go_w, err_r):
+            os.close(fd)
+        if tty_parent is not None:
+            tty_parent.close()
+        raise
+    finally:
+        for fd in (go_r, err_w, pid_ns, *namespaces.values()):
+            os.close(fd)
+        if tty_child is not None:
+            tty_child.close()
+    return _finish(pid, add_to_cgroup, go_w, err_r, tty_parent)
+
+
+def open_namespaces(target_pid: int, proc: str = "/proc") -> dict[str, int]:
+    """Open fds of the target's pid namespace and of those of
+    ``CHILD_NAMESPACES`` that differ from ours, all before entering any."""
+    opened: dict[str, int] = {}
+    try:
+        for name in ("pid", *CHILD_NAMESPACES):
+            path = f"{proc}/{target_pid}/ns/{name}"
+            theirs = os.stat(path)
+            ours = os.stat(f"{proc}/self/ns/{name}")
+            if name != "pid" and (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino):
+                continue
+            opened[name] = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        for fd in opened.values():
+            os.close(fd)
+        raise RuntimeFailure(f"cannot open the namespaces of process {target_pid}: "
+                             f"{exc.strerror}", exc.errno) from None
+    return opened
+
+
+def _fork_into(sys: s.Syscalls, pid_ns: int, proc: str) -> int:
+    """fork() with this thread's pid_for_children set to ``pid_ns``, then
+    restored (in the parent only: the child cannot go back up)."""
+    own = os.open(f"{proc}/thread-self/ns/pid_for_children", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        sys.setns(pid_ns, s.CLONE_NEWPID)
+        try:
+            pid = os.fork()
+        except BaseException:
+            sys.setns(own, s.CLONE_NEWPID)
+            raise
+        if pid != 0:
+            sys.setns(own, s.CLONE_NEWPID)
+        return pid
+    finally:
+        os.close(own)
+
+
+def _finish(pid: int, add_to_cgroup, go_w: int, err_r: int, tty_parent) -> ExecProcess:
+    master = None
+    try:
+        try:
+            add_to_cgroup(pid)
+        except BaseException:
+            _kill_and_reap(pid)
+            raise
+        os.write(go_w, b"1")
+        os.close(go_w)
+        go_w = -1
+        if tty_parent is not None:
+            _, fds, _, _ = socket.recv_fds(tty_parent, 1, 1)
+            master = fds[0] if fds else None
+        problem = _read_all(err_r)
+        if problem:
+            _reap(pid)
+            raise RuntimeFailure(json.loads(problem)["error"])
+        if tty_parent is not None and master is None:
+            _kill_and_reap(pid)
+            raise RuntimeFailure("exec: the terminal was not created")
+        return ExecProcess(pid, master)
+    except BaseException:
+        if master is not None:
+            os.close(master)
+        raise
+    finally:
+        for fd in (go_w, err_r):
+            if fd >= 0:
+                os.close(fd)
+        if tty_parent is not None:
+            tty_parent.close()
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _kill_and_reap(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    _reap(pid)
+
+
+def _last_cap(proc: str) -> int:
+    with open(f"{proc}/sys/kernel/cap_last_cap") as handle:
+        return int(handle.read())
+
+
+# -- the child, before exec -------------------------------------------------------
+
+def _child(sys, namespaces, args, env, cwd, identity, stdio, tty_child, go_r,
+           err_w) -> None:  # pragma: no cover - runs in the child
+    try:
+        if os.read(go_r, 1) != b"1":
+            os._exit(1)
+        os.close(go_r)
+        _enter(sys, namespaces)
+        if tty_child is not None:
+            stdio = _terminal(tty_child)
+        os.setsid()
+        for target, fd in enumerate(stdio):
+            os.dup2(fd, target)
+        if tty_child is not None:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        os.closerange(3, err_w)
+        os.closerange(err_w + 1, 65536)
+        _chdir(cwd)
+        _privileges(sys, identity)
+        _exec(args, env)
+    except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
+        try:
+            os.write(err_w, json.dumps({"error": str(exc) or type(exc).__name__}).encode())
+        finally:
+            os._exit(127)
+
+
+def _enter(sys: s.Syscalls, namespaces: dict[str, int]) -> None:
+    for name in CHILD_NAMESPACES:
+        if name in namespaces:
+            sys.setns(namespaces[name], s.NAMESPACES[name])
+            os.close(namespaces[name])
+    os.chdir("/")  # after setns(mnt), "/" is the container's root
+
+
+def _terminal(channel: socket.socket) -> tuple[int, int, int]:
+    """A pty from the container's devpts; the master goes to the caller."""
+    master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    fcntl.ioctl(master, _TIOCSPTLCK, struct.pack("i", 0))
+    number = struct.unpack("i", fcntl.ioctl(master, _TIOCGPTN, b"\0" * 4))[0]
+    slave = os.open(f"/dev/pts/{number}", os.O_RDWR | os.O_NOCTTY)
+    socket.send_fds(channel, [b"m"], [master])
+    os.close(master)
+    channel.close()
+    return slave, slave, slave
+
+
+def _chdir(cwd: str) -> None:
+    try:
+        os.chdir(cwd or "/")
+    except OSError as exc:
+        raise RuntimeError(f'chdir to cwd ("{cwd}") set in config.json failed: '
+                           f"{(exc.strerror or '').lower()}") from None
+
+
+def _privileges(sys: s.Syscalls, identity: _Identity) -> None:
+    """init.py's order (see capabilities.py): bounding set, no_new_privs,
+    seccomp early without it, ids, final capability sets, seccomp late with it."""
+    program = identity.seccomp_filter
+    if identity.capabilities is not None:
+        caps.prepare(sys, identity.capabilities, identity.last_cap)
+    if identity.no_new_privileges:
+        sys.prctl(s.PR_SET_NO_NEW_PRIVS, 1)
+    elif program:
+        seccomp.apply(sys, program, identity.seccomp_flags)
+    os.setgroups(identity.groups)
+    os.setgid(identity.gid)
+    os.setuid(identity.uid)
+    if identity.capabilities is not None:
+        caps.finish(sys, identity.capabilities, identity.uid)
+    if identity.no_new_privileges and program:
+        seccomp.apply(sys, program, identity.seccomp_flags)
+
+
+def _exec(args: list[str], env: list[str]) -> None:
+    for number in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores these; exec keeps that
+        signal.signal(number, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    environment = dict(e.split("=", 1) if "=" in e else (e, "") for e in env)
+    program = args[0]
+    try:
+        os.execvpe(program, args, environment)
+    except FileNotFoundError:
+        raise RuntimeError(f'exec: "{program}": executable file not found in $PATH') from None
+    except PermissionError:
+        raise RuntimeError(f'exec: "{program}": permission denied') from None
