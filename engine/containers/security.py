@@ -3,6 +3,8 @@ cap_drop, privileged), seccomp (security_opt seccomp=..., privileged) and
 no_new_privileges. The policy above the runtime's mechanism."""
 from __future__ import annotations
 
+import functools
+
 from engine.runtime import capabilities, seccomp
 
 from .errors import InvalidRequest
@@ -18,8 +20,17 @@ def capabilities_for(host: dict) -> int:
 
 def seccomp_for(host: dict, mask: int) -> tuple[str, int]:
     """The BPF program (hex) and its flags, or ("", 0) for none."""
+    options = tuple(host.get("SecurityOpt") or ())
+    if any(o.startswith("seccomp") for o in options):  # a profile file may change: read it anew
+        return _seccomp.__wrapped__(options, bool(host.get("Privileged")), mask)
+    return _seccomp(options, bool(host.get("Privileged")), mask)
+
+
+@functools.lru_cache(maxsize=64)
+def _seccomp(security_opt: tuple, privileged: bool, mask: int) -> tuple[str, int]:
+    # Most containers share the default profile and capability set: compile it once.
     try:
-        profile = seccomp.profile_for(host.get("SecurityOpt") or [], bool(host.get("Privileged")))
+        profile = seccomp.profile_for(list(security_opt), privileged)
     except ValueError as exc:
         raise InvalidRequest(str(exc)) from None
     if profile is None:

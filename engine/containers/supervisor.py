@@ -76,8 +76,9 @@ class Supervisor:
             null = os.open(os.devnull, os.O_RDONLY)
             streams = [(out_r, "stdout"), (err_r, "stderr")]
             stdio, child_ends = (null, out_w, err_w), [out_w, err_w, null]
+        started: dict = {}
         try:
-            pid = process.spawn(self.sys, spec, stdio, self._cgroup_adder(spec))
+            pid = process.spawn(self.sys, spec, stdio, self._cgroup_adder(spec, started))
         except RuntimeFailure as exc:
             for fd, _ in streams:
                 os.close(fd)
@@ -92,10 +93,13 @@ class Supervisor:
             self.selector.register(fd, selectors.EVENT_READ, ("log", stream))
         self.open_pipes[spec.id] = {fd for fd, _ in streams}
         self.children[pid] = spec.id
-        return {"pid": pid, "start_time": process.start_time(pid)}
+        return {"pid": pid, "start_time": started["time"]}
 
-    def _cgroup_adder(self, spec: Spec):
+    def _cgroup_adder(self, spec: Spec, started: dict):
         def add(pid: int) -> None:
+            # Read while the process surely lives (it waits for our go-ahead):
+            # a container may exit before spawn returns.
+            started["time"] = process.start_time(pid)
             if self.cgroups is not None and spec.cgroup:
                 self.cgroups.add(spec.cgroup, pid)
         return add

@@ -27,17 +27,21 @@ _RLIMITS = {"cpu": 0, "fsize": 1, "data": 2, "stack": 3, "core": 4, "rss": 5, "n
 def run(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int], go_r: int,
         err_w: int) -> None:  # pragma: no cover - runs in the container's process
     try:
-        if os.read(go_r, 1) != b"1":
-            os._exit(1)
-        os.close(go_r)
         os.setsid()
         for target, fd in enumerate(stdio):
             os.dup2(fd, target)
         if spec.tty:  # the terminal becomes the session's controlling terminal
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-        os.closerange(3, err_w)
-        os.closerange(err_w + 1, 65536)
+        for fd in range(3, 1024):  # all but the error pipe and the go-ahead
+            if fd not in (err_w, go_r):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
         _prepare(sys, spec)
+        if os.read(go_r, 1) != b"1":  # the parent has put us in our cgroups
+            os._exit(1)
+        os.close(go_r)
         _exec(spec)
     except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
         try:

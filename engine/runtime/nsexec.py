@@ -7,7 +7,10 @@ once (``setns`` on a PID namespace only affects children, and only those of
 the calling thread). So the exec'd process is the caller's own child: the
 caller waits for it with ``os.waitpid`` and needs no child-subreaper role and
 no intermediate process. Its parent is outside the namespace, so inside the
-container its ppid reads 0, as with docker.
+container its ppid reads 0, as with docker. The caller must reap it
+promptly: the kernel tears a PID namespace down only once every process in
+it has been reaped, so an unreaped exec'd process holds the container's
+PID 1 in exit (and its stop) until it is.
 
 The child waits until the caller has put it in the container's cgroup
 (``add_to_cgroup(pid)``, run in the caller), enters ipc, uts, net, cgroup

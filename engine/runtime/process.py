@@ -40,7 +40,9 @@ def _namespace_flags(spec: Spec) -> int:
 def spawn(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int],
           add_to_cgroup) -> int:
     """Start ``spec``; returns the host pid of its PID 1 once it has exec'd.
-    ``add_to_cgroup(pid)`` runs before the process may do anything. The
+    ``add_to_cgroup(pid)`` runs while the process builds its root filesystem
+    (on cgroup v1 moving a task waits for an RCU grace period, ~10 ms) and
+    before it may exec anything of the container's. The
     caller must be a child subreaper (prctl PR_SET_CHILD_SUBREAPER) to stay
     the PID 1's parent: the intermediate process exits at once."""
     go_r, go_w = os.pipe()
@@ -126,8 +128,10 @@ def start_time(pid: int, proc: str = "/proc") -> int | None:
     return int(fields[19])
 
 
-def alive(pid: int, expected_start: int, proc: str = "/proc") -> bool:
-    return pid > 0 and start_time(pid, proc) == expected_start
+def alive(pid: int, expected_start: int | None, proc: str = "/proc") -> bool:
+    """Whether ``pid`` is still the process that started at ``expected_start``
+    (unknown start time: never, a recycled pid must not look alive)."""
+    return pid > 0 and expected_start is not None and start_time(pid, proc) == expected_start
 
 
 def children_of(pid: int, proc: str = "/proc") -> list[int]:

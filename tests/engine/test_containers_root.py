@@ -283,3 +283,15 @@ def test_ulimits_apply_and_impossible_ones_are_refused(engine):
     with pytest.raises(InvalidRequest, match="above the engine's own hard limit"):
         engine.create({"Image": "busybox", "HostConfig": {
             "Ulimits": [{"Name": "nofile", "Soft": 10 ** 9, "Hard": 10 ** 9}]}})
+
+
+def test_exec_runs_in_the_container_as_its_user_with_its_environment(engine):
+    cid = engine.create({"Image": "busybox", "Cmd": ["sleep", "100"], "Hostname": "box", "Env": ["A=1"]})
+    engine.start(cid)
+    code, out, err = engine.exec_run(cid, ["sh", "-c", "hostname; echo $A $B; cat; exit 6"],
+                                     env=["B=2"], stdin=b"from stdin\n")
+    assert (code, out, err) == (6, b"box\n1 2\nfrom stdin\n", b"")
+    assert engine.exec_run(cid, ["id", "-u"], user="app")[1] == b"1000\n"
+    engine.stop(cid, timeout=0)
+    with pytest.raises(Conflict, match="is not running"):
+        engine.exec_run(cid, ["true"])
