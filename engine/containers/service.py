@@ -28,6 +28,19 @@ _SIGNALS = {name[3:]: getattr(signals, name) for name in dir(signals)
             if name.startswith("SIG") and not name.startswith("SIG_")}
 
 
+INIT_BINARIES = ("/usr/bin/tini-static", "/usr/bin/docker-init")
+
+
+def _init_binary() -> str:
+    """The static init bound into containers with ``init: true`` (Debian's
+    tini-static, as docker ships tini as docker-init)."""
+    for path in INIT_BINARIES:
+        if os.access(path, os.X_OK):
+            return path
+    raise InvalidRequest("init: true needs a static init binary: install Debian's tini package "
+                         f"(looked for {', '.join(INIT_BINARIES)})")
+
+
 def parse_signal(value: str | int | None, default: int = signals.SIGKILL) -> int:
     if value in (None, ""):
         return default
@@ -168,11 +181,15 @@ class ContainerService:
         namespaces = ["mnt", "uts", "ipc", "pid"] + ([] if mode == "host" else ["net"])
         mask = security.capabilities_for(host)
         program, flags = security.seccomp_for(host, mask)
+        args, mounts = merge.command(image, config), self._mounts(record)
+        if host.get("Init"):  # docker's --init: a reaper as PID 1 that forwards signals
+            mounts.append(runtime_spec.Mount("/sbin/docker-init", "bind", _init_binary(), True))
+            args = ["/sbin/docker-init", "--"] + args
         return runtime_spec.Spec(
             id=record["id"], rootfs_lower=[str(p) for p in self.images.layers(record["image"])],
             rootfs_upper=str(directory / "upper"), rootfs_work=str(directory / "work"),
             rootfs_merged=str(directory / "merged"),
-            args=merge.command(image, config), env=merge.environment(image, config),
+            args=args, env=merge.environment(image, config),
             cwd=config.get("WorkingDir") or image.get("WorkingDir") or "/",
             uid=uid, gid=gid, groups=groups + [int(g) for g in host.get("GroupAdd") or []],
             hostname=record["hostname"] if mode != "host" else "",
@@ -180,7 +197,7 @@ class ContainerService:
             etc_files={"/etc/hostname": str(directory / "hostname"),
                        "/etc/hosts": str(directory / "hosts"),
                        "/etc/resolv.conf": str(directory / "resolv.conf")},
-            mounts=self._mounts(record), read_only=bool(host.get("ReadonlyRootfs")),
+            mounts=mounts, read_only=bool(host.get("ReadonlyRootfs")),
             shm_size=int(host.get("ShmSize") or 64 * 1024 * 1024),
             capabilities=mask, privileged=bool(host.get("Privileged")),
             seccomp_filter=program, seccomp_flags=flags, no_new_privileges=security.no_new_privileges(host),
@@ -287,14 +304,19 @@ class ContainerService:
 
     def wait(self, ref: str, condition: str = "not-running", timeout: float | None = None) -> dict:
         record = self._find(ref)
+        called = time.time()
+
+        def exited(found: dict | None) -> bool:
+            # next-exit: an exit after this call, not one recorded before it
+            return found is not None and (condition != "next-exit" or found["finished_at"] >= called)
         # A started container has exited once the supervisor recorded it
         # (the pid may be gone a moment before the record is written).
         if condition == "next-exit" or record.get("pid"):
             deadline = None if timeout is None else time.monotonic() + timeout
-            while self._exit_of(record) is None:
+            while not exited(self._exit_of(record)):
                 if deadline is not None and time.monotonic() > deadline:
                     raise TimeoutError(f"container {record['name']} did not exit in {timeout} s")
-                time.sleep(0.005)
+                time.sleep(0.002)
                 record = self._find(record["id"])
         if condition == "removed":
             while self.store.read("containers", record["id"]) is not None:
@@ -484,3 +506,17 @@ class ContainerService:
              until: float | None = None) -> list[logs.Entry]:
         record = self._find(ref)
         return logs.read(Path(record["log_path"]), tail=tail, since=since, until=until)
+
+    def follow_logs(self, ref: str, *, tail: int | None = None):
+        """The last ``tail`` entries, then new ones as they come, until the
+        container has stopped and its log is drained (``logs -f``)."""
+        record = self._find(ref)
+        path = Path(record["log_path"])
+        seen = len(logs.read(path))
+        yield from logs.read(path, tail=tail)
+
+        def stopped() -> bool:
+            return self.state(self._find(record["id"])) not in (lifecycle.RUNNING, lifecycle.PAUSED)
+        for index, entry in enumerate(logs.follow(path, stopped)):
+            if index >= seen:
+                yield entry

@@ -295,3 +295,33 @@ def test_exec_runs_in_the_container_as_its_user_with_its_environment(engine):
     engine.stop(cid, timeout=0)
     with pytest.raises(Conflict, match="is not running"):
         engine.exec_run(cid, ["true"])
+
+
+def test_init_true_runs_a_reaper_as_pid_1_that_forwards_signals(engine):
+    code, out, _ = run(engine, "sh", "-c", "cat /proc/1/comm; sleep 0.1 & wait", HostConfig={"Init": True})
+    assert (code, out) == (0, "docker-init\n")
+    cid = engine.create({"Image": "busybox", "Cmd": ["sleep", "100"], "HostConfig": {"Init": True}})
+    engine.start(cid)
+    started = time.monotonic()
+    engine.stop(cid, timeout=10)  # tini passes SIGTERM on to sleep, which dies of it
+    assert time.monotonic() - started < 5
+    assert engine.wait(cid)["StatusCode"] == 143
+
+
+def test_logs_follow_streams_until_the_container_stops(engine):
+    cid = engine.create({"Image": "busybox", "Cmd": ["sh", "-c", "echo a; sleep 0.3; echo b; sleep 0.3; echo c"]})
+    engine.start(cid)
+    started = time.monotonic()
+    seen = [(e.data, round(time.monotonic() - started, 1)) for e in engine.follow_logs(cid)]
+    assert [data for data, _ in seen] == [b"a\n", b"b\n", b"c\n"]
+    assert seen[-1][1] >= 0.5  # followed live, not read at the end
+
+
+def test_wait_next_exit_waits_for_the_next_exit(engine):
+    cid = engine.create({"Image": "busybox", "Cmd": ["sh", "-c", "sleep 0.2; exit 9"]})
+    engine.start(cid)
+    assert engine.wait(cid)["StatusCode"] == 9
+    with pytest.raises(TimeoutError):
+        engine.wait(cid, condition="next-exit", timeout=0.3)
+    engine.start(cid)
+    assert engine.wait(cid, condition="next-exit", timeout=10)["StatusCode"] == 9
