@@ -178,7 +178,7 @@ class ContainerService:
         uid, gid, groups = merge.user(config.get("User") or image.get("User") or "",
                                       self._read_image_file(record))
         mode = host.get("NetworkMode") or "none"
-        namespaces = ["mnt", "uts", "ipc", "pid"] + ([] if mode == "host" else ["net"])
+        namespaces = ["mnt", "uts", "ipc", "pid", "cgroup"] + ([] if mode == "host" else ["net"])
         mask = security.capabilities_for(host)
         program, flags = security.seccomp_for(host, mask)
         args, mounts = merge.command(image, config), self._mounts(record)

@@ -42,6 +42,9 @@ def run(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int], go_r: int,
         if os.read(go_r, 1) != b"1":  # the parent has put us in our cgroups
             os._exit(1)
         os.close(go_r)
+        if "cgroup" in spec.namespaces:  # our cgroup becomes the namespace's root
+            sys.unshare(s.CLONE_NEWCGROUP)
+        _identity_and_privileges(sys, spec)
         _exec(spec)
     except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
         try:
@@ -64,7 +67,6 @@ def _prepare(sys: s.Syscalls, spec: Spec) -> None:
     if spec.cwd and spec.cwd != "/":
         os.makedirs(spec.cwd, exist_ok=True)
     os.chdir(spec.cwd or "/")
-    _identity_and_privileges(sys, spec)
 
 
 def _identity_and_privileges(sys: s.Syscalls, spec: Spec) -> None:

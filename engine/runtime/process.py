@@ -31,8 +31,8 @@ def _read_all(fd: int) -> bytes:
 def _namespace_flags(spec: Spec) -> int:
     flags = 0
     for name in spec.namespaces:
-        if name == "net" and spec.netns_path:
-            continue
+        if (name == "net" and spec.netns_path) or name == "cgroup":
+            continue  # the cgroup namespace is made by PID 1 once it is in its cgroup
         flags |= s.NAMESPACES[name]
     return flags
 

@@ -35,7 +35,7 @@ class Spec:
     groups: list[int] = field(default_factory=list)
     hostname: str = ""
     domainname: str = ""
-    namespaces: list[str] = field(default_factory=lambda: ["mnt", "uts", "ipc", "pid", "net"])
+    namespaces: list[str] = field(default_factory=lambda: ["mnt", "uts", "ipc", "pid", "net", "cgroup"])
     netns_path: str = ""  # join this network namespace instead of a new one
     etc_files: dict[str, str] = field(default_factory=dict)  # /etc/hosts -> host file to bind
     mounts: list[Mount] = field(default_factory=list)

@@ -325,3 +325,9 @@ def test_wait_next_exit_waits_for_the_next_exit(engine):
         engine.wait(cid, condition="next-exit", timeout=0.3)
     engine.start(cid)
     assert engine.wait(cid, condition="next-exit", timeout=10)["StatusCode"] == 9
+
+
+def test_a_private_cgroup_namespace_hides_the_hosts_cgroup_paths(engine):
+    code, out, _ = run(engine, "cat", "/proc/self/cgroup")
+    assert code == 0 and out
+    assert all(line.endswith(":/") for line in out.splitlines()), out
