@@ -13,7 +13,7 @@ import os
 import termios
 import resource
 
-from . import capabilities, rootfs, seccomp
+from . import identity, rootfs
 from . import sys as s
 from .spec import Spec
 
@@ -44,8 +44,10 @@ def run(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int], go_r: int,
         os.close(go_r)
         if "cgroup" in spec.namespaces:  # our cgroup becomes the namespace's root
             sys.unshare(s.CLONE_NEWCGROUP)
-        _identity_and_privileges(sys, spec)
-        _exec(spec)
+        identity.apply(sys, identity.Identity(
+            spec.uid, spec.gid, spec.groups, spec.capabilities, bytes.fromhex(spec.seccomp_filter),
+            spec.seccomp_flags, spec.no_new_privileges, identity.last_cap()))
+        identity.execute(spec.args, spec.env)
     except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
         try:
             os.write(err_w, json.dumps({"error": str(exc) or type(exc).__name__}).encode())
@@ -67,39 +69,3 @@ def _prepare(sys: s.Syscalls, spec: Spec) -> None:
     if spec.cwd and spec.cwd != "/":
         os.makedirs(spec.cwd, exist_ok=True)
     os.chdir(spec.cwd or "/")
-
-
-def _identity_and_privileges(sys: s.Syscalls, spec: Spec) -> None:
-    """The order capabilities.py documents: bounding set (needs CAP_SETPCAP),
-    no_new_privs, seccomp while CAP_SYS_ADMIN is still held unless
-    no_new_privs allows it later, user and groups, the final capability sets."""
-    program = bytes.fromhex(spec.seccomp_filter)
-    if spec.capabilities is not None:
-        capabilities.prepare(sys, spec.capabilities, _last_cap())
-    if spec.no_new_privileges:
-        sys.prctl(s.PR_SET_NO_NEW_PRIVS, 1)
-    elif program:
-        seccomp.apply(sys, program, spec.seccomp_flags)
-    os.setgroups(spec.groups)
-    os.setgid(spec.gid)
-    os.setuid(spec.uid)
-    if spec.capabilities is not None:
-        capabilities.finish(sys, spec.capabilities, spec.uid)
-    if spec.no_new_privileges and program:
-        seccomp.apply(sys, program, spec.seccomp_flags)
-
-
-def _last_cap() -> int:
-    with open("/proc/sys/kernel/cap_last_cap") as handle:
-        return int(handle.read())
-
-
-def _exec(spec: Spec) -> None:
-    env = dict(e.split("=", 1) if "=" in e else (e, "") for e in spec.env)
-    program = spec.args[0]
-    try:
-        os.execvpe(program, spec.args, env)
-    except FileNotFoundError:
-        raise RuntimeError(f'exec: "{program}": executable file not found in $PATH') from None
-    except PermissionError:
-        raise RuntimeError(f'exec: "{program}": permission denied') from None

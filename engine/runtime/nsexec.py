@@ -42,8 +42,7 @@ import termios
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import capabilities as caps
-from . import seccomp
+from . import identity as identity_
 from . import sys as s
 from .errors import RuntimeFailure
 
@@ -64,18 +63,6 @@ class ExecProcess:
     master_fd: int | None = None
 
 
-@dataclass(frozen=True)
-class _Identity:
-    uid: int
-    gid: int
-    groups: list[int]
-    capabilities: int | None
-    seccomp_filter: bytes
-    seccomp_flags: int
-    no_new_privileges: bool
-    last_cap: int
-
-
 def spawn_in(sys: s.Syscalls, target_pid: int, args: list[str], env: list[str], cwd: str,
              uid: int, gid: int, groups: list[int], capabilities: int | None,
              seccomp_filter: bytes, no_new_privileges: bool, stdio: tuple[int, int, int] | None,
@@ -85,8 +72,8 @@ def spawn_in(sys: s.Syscalls, target_pid: int, args: list[str], env: list[str], 
     exec'd. ``stdio`` is ignored with ``tty`` (the pty slave is used)."""
     if not args:
         raise RuntimeFailure("exec: no command given")
-    identity = _Identity(uid, gid, list(groups), capabilities, seccomp_filter, seccomp_flags,
-                         no_new_privileges, _last_cap(proc))
+    identity = identity_.Identity(uid, gid, list(groups), capabilities, seccomp_filter,
+                                  seccomp_flags, no_new_privileges, identity_.last_cap(proc))
     namespaces = open_namespaces(target_pid, proc)
     pid_ns = namespaces.pop("pid")
     go_r, go_w = os.pipe()
@@ -206,11 +193,6 @@ def _kill_and_reap(pid: int) -> None:
     _reap(pid)
 
 
-def _last_cap(proc: str) -> int:
-    with open(f"{proc}/sys/kernel/cap_last_cap") as handle:
-        return int(handle.read())
-
-
 # -- the child, before exec -------------------------------------------------------
 
 def _child(sys, namespaces, args, env, cwd, identity, stdio, tty_child, go_r,
@@ -230,8 +212,8 @@ def _child(sys, namespaces, args, env, cwd, identity, stdio, tty_child, go_r,
         os.closerange(3, err_w)
         os.closerange(err_w + 1, 65536)
         _chdir(cwd)
-        _privileges(sys, identity)
-        _exec(args, env)
+        identity_.apply(sys, identity)
+        identity_.execute(args, env)
     except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
         try:
             os.write(err_w, json.dumps({"error": str(exc) or type(exc).__name__}).encode())
@@ -267,34 +249,3 @@ def _chdir(cwd: str) -> None:
                            f"{(exc.strerror or '').lower()}") from None
 
 
-def _privileges(sys: s.Syscalls, identity: _Identity) -> None:
-    """init.py's order (see capabilities.py): bounding set, no_new_privs,
-    seccomp early without it, ids, final capability sets, seccomp late with it."""
-    program = identity.seccomp_filter
-    if identity.capabilities is not None:
-        caps.prepare(sys, identity.capabilities, identity.last_cap)
-    if identity.no_new_privileges:
-        sys.prctl(s.PR_SET_NO_NEW_PRIVS, 1)
-    elif program:
-        seccomp.apply(sys, program, identity.seccomp_flags)
-    os.setgroups(identity.groups)
-    os.setgid(identity.gid)
-    os.setuid(identity.uid)
-    if identity.capabilities is not None:
-        caps.finish(sys, identity.capabilities, identity.uid)
-    if identity.no_new_privileges and program:
-        seccomp.apply(sys, program, identity.seccomp_flags)
-
-
-def _exec(args: list[str], env: list[str]) -> None:
-    for number in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores these; exec keeps that
-        signal.signal(number, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, [])
-    environment = dict(e.split("=", 1) if "=" in e else (e, "") for e in env)
-    program = args[0]
-    try:
-        os.execvpe(program, args, environment)
-    except FileNotFoundError:
-        raise RuntimeError(f'exec: "{program}": executable file not found in $PATH') from None
-    except PermissionError:
-        raise RuntimeError(f'exec: "{program}": permission denied') from None
