@@ -204,7 +204,9 @@ class ContainerService:
             masked_paths=runtime_spec.MASKED_PATHS, readonly_paths=runtime_spec.READONLY_PATHS,
             sysctls=dict(host.get("Sysctls") or {}), tty=bool(config.get("Tty")),
             rlimits={u["Name"]: (u["Soft"], u["Hard"]) for u in host.get("Ulimits") or []},
-            cgroup=record["id"])
+            cgroup=record["id"],
+            cgroup_tasks=[str(d / "tasks") for d in self.cgroups.dirs(record["id"])]
+            if self.cgroups.version == 1 else [])
 
     def _volume(self, name: str, target: str, read_only: bool, nocopy: bool) -> runtime_spec.Mount:
         if self.volumes is None:

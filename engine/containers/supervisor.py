@@ -100,7 +100,7 @@ class Supervisor:
             # Read while the process surely lives (it waits for our go-ahead):
             # a container may exit before spawn returns.
             started["time"] = process.start_time(pid)
-            if self.cgroups is not None and spec.cgroup:
+            if self.cgroups is not None and spec.cgroup and not spec.cgroup_tasks:
                 self.cgroups.add(spec.cgroup, pid)
         return add
 

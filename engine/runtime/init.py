@@ -27,6 +27,9 @@ _RLIMITS = {"cpu": 0, "fsize": 1, "data": 2, "stack": 3, "core": 4, "rss": 5, "n
 def run(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int], go_r: int,
         err_w: int) -> None:  # pragma: no cover - runs in the container's process
     try:
+        for path in spec.cgroup_tasks:  # join our cgroups first, so all we do is charged there
+            with open(path, "w") as handle:
+                handle.write("0")
         os.setsid()
         for target, fd in enumerate(stdio):
             os.dup2(fd, target)

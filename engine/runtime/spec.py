@@ -52,6 +52,10 @@ class Spec:
     rlimits: dict[str, tuple[int, int]] = field(default_factory=dict)
     tty: bool = False
     cgroup: str = ""  # the cgroup name (the supervisor adds the pid)
+    # cgroup v1 ``tasks`` files the process joins itself by writing "0": a
+    # thread moving itself skips the RCU grace period a write to
+    # cgroup.procs waits for (~10-15 ms here). Empty: the supervisor adds it.
+    cgroup_tasks: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return asdict(self)

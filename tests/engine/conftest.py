@@ -94,3 +94,32 @@ def busybox_image(image_service, busybox_tar) -> str:
     if os.geteuid() != 0:
         pytest.skip("needs root")
     return image_service.import_image(busybox_tar, "busybox:latest", changes=['CMD ["sh"]'])
+
+
+# ------------------------------------------------------------ the Debian image
+# ``debian_image``: a Debian rootfs with python3 (tests/fixtures/debian_image.py,
+# made with mmdebstrap from the machine's apt sources and cached), imported as
+# ``dockyard-test/debian-python:latest``. A failed build fails the tests that
+# use it: they are not skipped.
+
+from tests.fixtures.debian_image import debian_python_rootfs_tar  # noqa: E402
+
+DEBIAN_IMAGE = "dockyard-test/debian-python:latest"
+
+
+@pytest.fixture(scope="session")
+def debian_tar() -> Path:
+    if os.geteuid() != 0:
+        pytest.skip("needs root (apt-get, mmdebstrap)")
+    return debian_python_rootfs_tar(CACHE_DIR)
+
+
+@pytest.fixture(scope="session")
+def debian_image(image_service, debian_tar) -> str:
+    """The id of ``dockyard-test/debian-python:latest`` in ``image_service``."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    return image_service.import_image(debian_tar, DEBIAN_IMAGE, changes=[
+        'CMD ["python3"]',
+        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    ])
