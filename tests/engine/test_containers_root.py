@@ -331,3 +331,41 @@ def test_a_private_cgroup_namespace_hides_the_hosts_cgroup_paths(engine):
     code, out, _ = run(engine, "cat", "/proc/self/cgroup")
     assert code == 0 and out
     assert all(line.endswith(":/") for line in out.splitlines()), out
+
+
+def test_a_symlink_in_the_image_cannot_send_a_mount_onto_the_host(engine, image_service, tmp_path):
+    import io
+    import tarfile
+    victim = tmp_path / "victim"  # a host directory the image's symlink points at
+    victim.mkdir()
+    base = image_service.inspect("busybox")["Id"]
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as tar:
+        for name, target in (("data", str(victim)), ("etc/evil", "/etc")):
+            entry = tarfile.TarInfo(name)
+            entry.type, entry.linkname = tarfile.SYMTYPE, target
+            tar.addfile(entry)
+    # the busybox files plus the hostile links, as one image
+    rootfs = io.BytesIO()
+    with tarfile.open(fileobj=rootfs, mode="w") as out:
+        for directory in reversed(image_service.layers(base)):
+            out.add(directory, arcname=".")
+        layer.seek(0)
+        with tarfile.open(fileobj=layer) as extra:
+            for member in extra.getmembers():
+                out.addfile(member)
+    rootfs.seek(0)
+    image_service.import_image(rootfs, "hostile:latest", changes=['CMD ["sh"]'])
+    try:
+        source = tmp_path / "src"
+        source.mkdir()
+        (source / "f").write_text("mounted\n")
+        cid = engine.create({"Image": "hostile", "Cmd": ["cat", f"{victim}/f"],
+                             "HostConfig": {"Binds": [f"{source}:/data"]}})
+        engine.start(cid)
+        assert engine.wait(cid)["StatusCode"] == 0
+        assert b"".join(e.data for e in engine.logs(cid)) == b"mounted\n"  # inside the container
+        assert list(victim.iterdir()) == []  # and nothing on the host
+        engine.remove(cid)
+    finally:
+        image_service.remove("hostile:latest", force=True)
