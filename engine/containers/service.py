@@ -21,7 +21,7 @@ from pathlib import Path
 from engine.runtime import process, spec as runtime_spec
 from engine.state.store import StateStore
 
-from . import config as merge, lifecycle, logs, security, supervisor
+from . import config as merge, lifecycle, logs, security, supervisor, views
 from .errors import Conflict, InvalidRequest, NotFound
 
 _SIGNALS = {name[3:]: getattr(signals, name) for name in dir(signals)
@@ -348,53 +348,10 @@ class ContainerService:
         rows = [process.describe(pid) for pid in sorted(self.cgroups.pids(record["id"]))]
         return {"Titles": ["UID", "PID", "PPID", "CMD"], "Processes": [r for r in rows if r]}
 
-    def exec_run(self, ref: str, cmd: list[str], *, user: str | None = None,
-                 env: list[str] | None = None, workdir: str | None = None,
-                 stdin: bytes | None = None, timeout: float | None = None) -> tuple[int, bytes, bytes]:
-        """Run ``cmd`` in the running container, with its namespaces, cgroup,
-        root, environment, user and security; waits and returns (exit code,
-        stdout, stderr). The caller's process is the exec'd one's parent."""
-        import threading
-        from engine.runtime import nsexec, sys as syscalls
-        record = self._find(ref)
-        lifecycle.check("exec", self.state(record), record["name"])
-        spec = self._spec(record)
-        uid, gid, groups = merge.user(user, self._read_image_file(record)) if user else (
-            spec.uid, spec.gid, spec.groups)
-        pipes = [os.pipe() for _ in range(3)]
-        stdio = (pipes[0][0], pipes[1][1], pipes[2][1])
-        try:
-            child = nsexec.spawn_in(
-                syscalls.Syscalls(), record["pid"], list(cmd), spec.env + list(env or []),
-                workdir or spec.cwd, uid, gid, groups, spec.capabilities,
-                bytes.fromhex(spec.seccomp_filter), spec.no_new_privileges, stdio,
-                lambda pid: self.cgroups.add(record["id"], pid), seccomp_flags=spec.seccomp_flags)
-        except Exception as exc:
-            for read, write in pipes:
-                os.close(read)
-                os.close(write)
-            raise InvalidRequest(str(exc)) from None
-        for fd in stdio:
-            os.close(fd)
-        out: dict[int, bytes] = {}
-
-        def drain(fd: int) -> None:
-            chunks = []
-            while chunk := os.read(fd, 65536):
-                chunks.append(chunk)
-            out[fd] = b"".join(chunks)
-            os.close(fd)
-        readers = [threading.Thread(target=drain, args=(pipes[i][0],)) for i in (1, 2)]
-        for reader in readers:
-            reader.start()
-        if stdin:
-            os.write(pipes[0][1], stdin)
-        os.close(pipes[0][1])
-        _, status = os.waitpid(child.pid, 0)
-        for reader in readers:
-            reader.join(timeout)
-        code = os.waitstatus_to_exitcode(status)
-        return (128 - code if code < 0 else code), out.get(pipes[1][0], b""), out.get(pipes[2][0], b"")
+    def exec_run(self, ref: str, cmd: list[str], **options) -> tuple[int, bytes, bytes]:
+        """Run ``cmd`` in the running container; see execute.exec_run."""
+        from .execute import exec_run
+        return exec_run(self, ref, cmd, **options)
 
     # -- pause -------------------------------------------------------------------
     def pause(self, ref: str) -> None:
@@ -436,34 +393,11 @@ class ContainerService:
         return sorted(out, key=lambda c: -c["Created"])
 
     def _summary(self, record: dict, state: str) -> dict:
-        return {"Id": record["id"], "Names": [f"/{record['name']}"], "Image": record["image_ref"],
-                "ImageID": record["image"], "Command": " ".join(merge.command(record["image_config"],
-                                                                                record["config"])),
-                "Created": int(record["created"]), "State": state,
-                "Labels": (record["config"].get("Labels") or {})}
+        return views.summary(record, state)
 
     def inspect(self, ref: str) -> dict:
         record = self._find(ref)
-        state = self.state(record)
-        exit_record = self._exit_of(record) or {}
-        running = state in (lifecycle.RUNNING, lifecycle.PAUSED)
-        return {
-            "Id": record["id"], "Name": f"/{record['name']}", "Image": record["image"],
-            "Created": logs.timestamp(record["created"]),
-            "Path": merge.command(record["image_config"], record["config"])[0],
-            "Args": merge.command(record["image_config"], record["config"])[1:],
-            "State": {"Status": state, "Running": running, "Paused": state == lifecycle.PAUSED,
-                      "Restarting": False, "OOMKilled": bool(exit_record.get("oom_killed")),
-                      "Dead": state == lifecycle.DEAD, "Pid": record["pid"] if running else 0,
-                      "ExitCode": exit_record.get("exit_code", 0), "Error": "",
-                      "StartedAt": logs.timestamp(record["started_at"]) if record.get("started_at")
-                      else "0001-01-01T00:00:00Z",
-                      "FinishedAt": logs.timestamp(exit_record["finished_at"]) if exit_record
-                      else "0001-01-01T00:00:00Z"},
-            "Config": {**record["config"], "Hostname": record["hostname"]},
-            "HostConfig": record["host_config"], "LogPath": record["log_path"],
-            "RestartCount": record.get("restart_count", 0),
-        }
+        return views.inspect(record, self.state(record), self._exit_of(record) or {})
 
     def volume_users(self, name: str) -> list[str]:
         """Containers whose mounts name the volume (the volume service's in_use)."""
