@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -102,7 +104,7 @@ def busybox_image(image_service, busybox_tar) -> str:
 # ``dockyard-test/debian-python:latest``. A failed build fails the tests that
 # use it: they are not skipped.
 
-from tests.fixtures.debian_image import debian_python_rootfs_tar  # noqa: E402
+from tests.fixtures.debian_image import debian_python_rootfs_tar
 
 DEBIAN_IMAGE = "dockyard-test/debian-python:latest"
 
@@ -123,3 +125,48 @@ def debian_image(image_service, debian_tar) -> str:
         'CMD ["python3"]',
         "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     ])
+
+
+# -- a container engine per test, with the leak check every root test ends with ----
+
+@pytest.fixture
+def engine(tmp_path, image_service, busybox_image):
+    """A ContainerService (with volumes) on temp roots and a cgroup parent of
+    its own; afterwards: no container, supervisor, mount, cgroup or record left."""
+    from engine.containers.service import ContainerService
+    from engine.runtime import cgroups
+    from engine.volumes.service import VolumeService
+    parent = f"dockyard-test-{uuid.uuid4().hex[:8]}"
+    driver = cgroups.detect(parent=parent)
+    service = ContainerService(tmp_path / "root", tmp_path / "run", image_service, driver)
+    service.volumes = VolumeService(tmp_path / "root", in_use=service.volume_users)
+    yield service
+    for container in service.list(all=True):
+        service.remove(container["Id"], force=True)
+    service.shutdown()
+    assert_nothing_left(tmp_path, driver)
+
+
+def assert_nothing_left(tmp_path: Path, driver) -> None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _processes_naming(tmp_path):
+        time.sleep(0.05)
+    assert _processes_naming(tmp_path) == [], "the supervisor is still running"
+    mounts = [line for line in Path("/proc/self/mounts").read_text().splitlines() if str(tmp_path) in line]
+    assert mounts == []
+    assert driver.list() == []
+    driver.remove_parent()  # the (empty) parent group of this test
+    assert list((tmp_path / "root").glob("containers/*.json")) == []
+    assert list((tmp_path / "root").glob("containers/*/")) == []
+
+
+def _processes_naming(tmp_path: Path) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if str(tmp_path).encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found

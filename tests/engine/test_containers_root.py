@@ -8,57 +8,16 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 from engine.containers.errors import Conflict, InvalidRequest
 from engine.containers.service import ContainerService
-from engine.runtime import cgroups
-from engine.volumes.service import VolumeService
 
 pytestmark = pytest.mark.root
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def engine(tmp_path, image_service, busybox_image):
-    parent = f"dockyard-test-{uuid.uuid4().hex[:8]}"
-    driver = cgroups.detect(parent=parent)
-    service = ContainerService(tmp_path / "root", tmp_path / "run", image_service, driver)
-    service.volumes = VolumeService(tmp_path / "root", in_use=service.volume_users)
-    yield service
-    for container in service.list(all=True):
-        service.remove(container["Id"], force=True)
-    service.shutdown()
-    _assert_nothing_left(tmp_path, driver, parent)
-
-
-def _assert_nothing_left(tmp_path: Path, driver, parent: str) -> None:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and _supervisors(tmp_path):
-        time.sleep(0.05)
-    assert _supervisors(tmp_path) == [], "the supervisor is still running"
-    mounts = [line for line in Path("/proc/self/mounts").read_text().splitlines() if str(tmp_path) in line]
-    assert mounts == []
-    assert driver.list() == []
-    driver.remove_parent()  # the (empty) parent group of this test
-    assert list((tmp_path / "root").glob("containers/*.json")) == []
-    assert list((tmp_path / "root").glob("containers/*/")) == []
-
-
-def _supervisors(tmp_path: Path) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if str(tmp_path).encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
 
 
 def run(engine: ContainerService, *args: str, **config) -> tuple[int, str, str]:

@@ -1,66 +1,31 @@
 """The Debian test image (python3 and friends, made with mmdebstrap from this
 machine's apt sources: tests/fixtures/debian_image.py) runs in real containers.
 
-Root only. The image is ``debian_image`` from tests/engine/conftest.py; when it
-cannot be built (no route to the mirror ...) these tests fail with the
-mmdebstrap command and its stderr, they are not skipped. No networking yet.
+The container tests are root only (``@pytest.mark.root``). The image is
+``debian_image`` from tests/engine/conftest.py; when it cannot be built (no
+route to the mirror ...) these tests fail with the mmdebstrap command and its
+stderr, they are not skipped. No networking yet. A few plain tests check how
+the builder reads apt's sources and keys its cache.
 """
 from __future__ import annotations
 
 import re
 import subprocess
-import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 from engine.containers.service import ContainerService
-from engine.runtime import cgroups
-from engine.volumes.service import VolumeService
-
-pytestmark = pytest.mark.root
+from tests.fixtures import debian_image
 
 IMAGE = "dockyard-test/debian-python:latest"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 @pytest.fixture
-def engine(tmp_path, image_service, debian_image):
-    parent = f"dockyard-test-{uuid.uuid4().hex[:8]}"
-    driver = cgroups.detect(parent=parent)
-    service = ContainerService(tmp_path / "root", tmp_path / "run", image_service, driver)
-    service.volumes = VolumeService(tmp_path / "root", in_use=service.volume_users)
-    yield service
-    for container in service.list(all=True):
-        service.remove(container["Id"], force=True)
-    service.shutdown()
-    _assert_nothing_left(tmp_path, driver, parent)
-
-
-def _assert_nothing_left(tmp_path: Path, driver, parent: str) -> None:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and _supervisors(tmp_path):
-        time.sleep(0.05)
-    assert _supervisors(tmp_path) == [], "the supervisor is still running"
-    mounts = [line for line in Path("/proc/self/mounts").read_text().splitlines() if str(tmp_path) in line]
-    assert mounts == []
-    assert driver.list() == []
-    driver.remove_parent()  # the (empty) parent group of this test
-    assert list((tmp_path / "root").glob("containers/*.json")) == []
-    assert list((tmp_path / "root").glob("containers/*/")) == []
-
-
-def _supervisors(tmp_path: Path) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if str(tmp_path).encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
+def engine(engine, debian_image):
+    """conftest's engine, with the Debian image imported."""
+    return engine
 
 
 def run(engine: ContainerService, *args: str, **config) -> tuple[int, str, str]:
@@ -75,6 +40,7 @@ def run(engine: ContainerService, *args: str, **config) -> tuple[int, str, str]:
     return code, out, err
 
 
+@pytest.mark.root
 def test_the_image_has_python3_as_its_command_and_a_full_path(image_service, debian_image):
     config = image_service.inspect(IMAGE)["Config"]
     assert config["Cmd"] == ["python3"]
@@ -82,6 +48,7 @@ def test_the_image_has_python3_as_its_command_and_a_full_path(image_service, deb
     assert image_service.resolve(IMAGE) == debian_image
 
 
+@pytest.mark.root
 def test_python3_runs_and_is_the_release_python(engine):
     code, out, err = run(engine, "python3", "-c", "import sys, json; print(sys.version_info[:2])")
     assert (code, err) == (0, ""), err
@@ -92,6 +59,7 @@ def test_python3_runs_and_is_the_release_python(engine):
     assert out == host
 
 
+@pytest.mark.root
 def test_ssl_sqlite3_and_json_work_and_ca_certificates_are_there(engine):
     script = ("import ssl, sqlite3, json; "
               "ctx = ssl.create_default_context(); "
@@ -105,13 +73,19 @@ def test_ssl_sqlite3_and_json_work_and_ca_certificates_are_there(engine):
     assert result["cas"] > 50  # ca-certificates' bundle, read from the image
 
 
-def test_the_path_from_the_image_finds_the_tools(engine):
-    code, out, _ = run(engine, "sh", "-c", 'echo "$PATH"; for tool in python3 ps ip busybox; do command -v "$tool"; done')
-    assert code == 0
-    assert out.split("\n") == [PATH, "/usr/bin/python3", "/usr/bin/ps", "/usr/bin/ip",
-                               "/usr/bin/busybox", ""]
+@pytest.mark.root
+def test_the_path_from_the_image_finds_the_tools_and_iproute2_sees_only_loopback(engine):
+    script = 'echo "$PATH"; for tool in python3 ps ip busybox; do command -v "$tool"; done; ip -o link show'
+    code, out, err = run(engine, "sh", "-c", script)
+    assert (code, err) == (0, ""), err
+    lines = out.splitlines()
+    assert len(lines) == 6 and lines[0] == PATH, out
+    for tool, path in zip(["python3", "ps", "ip", "busybox"], lines[1:5]):
+        assert re.fullmatch(rf"/usr/s?bin/{tool}", path), (tool, path)  # ip moves between releases
+    assert [line.split(":")[1].strip() for line in lines[5:]] == ["lo"]
 
 
+@pytest.mark.root
 def test_id_and_procps_ps_see_the_container_only(engine):
     code, out, err = run(engine, "sh", "-c", "id; ps --version; ps -e -o pid=,comm=")
     assert (code, err) == (0, ""), err
@@ -122,12 +96,82 @@ def test_id_and_procps_ps_see_the_container_only(engine):
     assert table[0] == ["1", "sh"] and [comm for _, comm in table] == ["sh", "ps"]
 
 
-def test_a_user_of_the_debian_image(engine):
-    code, out, _ = run(engine, "id", User="nobody")
-    assert (code, out) == (0, "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n")
+# ------------------------------------------------------------ the builder's inputs
+
+SOURCES_LIST = """\
+# the main archive
+deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://mirror.example/debian bookworm main contrib
+deb-src http://mirror.example/debian bookworm main
+deb http://mirror.example/debian trixie main
+"""
+DEBIAN_SOURCES = """\
+Types: deb deb-src
+# http://snapshot.example/archive/debian/20250520T000000Z
+URIs: http://mirror.example/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://mirror.example/debian-security
+Suites: bookworm-security
+Components: main
+Enabled: no
+
+Types: deb
+URIs: http://extra.example/debian
+Suites: bookworm-backports
+Components: main
+Signed-By:
+ -----BEGIN PGP PUBLIC KEY BLOCK-----
+ .
+ mQINBGQ
+ -----END PGP PUBLIC KEY BLOCK-----
+"""
+OTHER_SOURCES = """\
+Types: deb
+URIs: https://vendor.example/node
+Suites: nodistro
+Components: main
+"""
 
 
-def test_iproute2_sees_only_loopback(engine):
-    code, out, err = run(engine, "ip", "-o", "link", "show")
-    assert (code, err) == (0, ""), err
-    assert [line.split(":")[1].strip() for line in out.splitlines()] == ["lo"]
+def _apt_dir(tmp_path: Path) -> Path:
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list").write_text(SOURCES_LIST)
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(DEBIAN_SOURCES)
+    (tmp_path / "sources.list.d" / "vendor.sources").write_text(OTHER_SOURCES)
+    (tmp_path / "sources.list.d" / "old.list.disabled").write_text("deb http://old.example/ bookworm main\n")
+    return tmp_path
+
+
+def test_the_builder_takes_the_release_sources_apt_is_configured_with(tmp_path):
+    sources = debian_image.configured_sources("bookworm", _apt_dir(tmp_path))
+    keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
+    assert [source.line() for source in sources[:3]] == [
+        f"deb [signed-by={keyring} arch=amd64] http://mirror.example/debian bookworm main contrib",
+        f"deb [signed-by={keyring}] http://mirror.example/debian bookworm main",
+        f"deb [signed-by={keyring}] http://mirror.example/debian bookworm-updates main",
+    ]
+    backports = sources[3]
+    assert len(sources) == 4 and backports.suite == "bookworm-backports" and backports.inline_key
+    assert backports.signed_by.splitlines()[1] == ""  # deb822's " ." line
+    assert backports.line("/tmp/key.asc") == (
+        "deb [signed-by=/tmp/key.asc] http://extra.example/debian bookworm-backports main")
+
+
+def test_no_source_for_the_release_is_a_clear_error(tmp_path):
+    with pytest.raises(debian_image.DebianImageError, match="no apt source for Debian 'sid'"):
+        debian_image.configured_sources("sid", _apt_dir(tmp_path))
+
+
+def test_the_cache_key_follows_release_packages_mirrors_and_builder(tmp_path):
+    sources = debian_image.configured_sources("bookworm", _apt_dir(tmp_path))
+    key = debian_image.cache_key(debian_image.cache_inputs("bookworm", "amd64", sources))
+    assert key == debian_image.cache_key(debian_image.cache_inputs("bookworm", "amd64", list(sources)))
+    assert len({key,
+                debian_image.cache_key(debian_image.cache_inputs("trixie", "amd64", sources)),
+                debian_image.cache_key(debian_image.cache_inputs("bookworm", "arm64", sources)),
+                debian_image.cache_key(debian_image.cache_inputs("bookworm", "amd64", sources[:1])),
+                debian_image.cache_key(debian_image.cache_inputs("bookworm", "amd64", sources,
+                                                                 ("python3",)))}) == 5

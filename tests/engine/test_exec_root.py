@@ -16,14 +16,13 @@ import struct
 import termios
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 from engine.containers import security
 from engine.containers.service import ContainerService
-from engine.runtime import cgroups, nsexec
+from engine.runtime import nsexec
 from engine.runtime import sys as s
 from engine.runtime.errors import RuntimeFailure
 
@@ -33,45 +32,13 @@ SPAWNED: list[int] = []  # pids exec'd by the current test
 PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-@pytest.fixture
-def engine(tmp_path, image_service, busybox_image):
-    parent = f"dockyard-test-{uuid.uuid4().hex[:8]}"
-    driver = cgroups.detect(parent=parent)
-    service = ContainerService(tmp_path / "root", tmp_path / "run", image_service, driver)
+@pytest.fixture(autouse=True)
+def every_exec_is_reaped():
     SPAWNED.clear()
-    yield service
-    for container in service.list(all=True):
-        service.remove(container["Id"], force=True)
-    service.shutdown()
-    _assert_nothing_left(tmp_path, driver, parent)
-
-
-def _assert_nothing_left(tmp_path: Path, driver, parent: str) -> None:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and _supervisors(tmp_path):
-        time.sleep(0.05)
-    assert _supervisors(tmp_path) == [], "the supervisor is still running"
-    mounts = [line for line in Path("/proc/self/mounts").read_text().splitlines() if str(tmp_path) in line]
-    assert mounts == []
-    assert driver.list() == []
-    driver.remove_parent()
-    assert list((tmp_path / "root").glob("containers/*.json")) == []
-    assert list((tmp_path / "root").glob("containers/*/")) == []
+    yield
     for pid in SPAWNED:  # every exec'd process was waited for
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-
-
-def _supervisors(tmp_path: Path) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if str(tmp_path).encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
 
 
 class Box:
