@@ -170,3 +170,4 @@ def _processes_naming(tmp_path: Path) -> list[int]:
             except OSError:
                 pass
     return found
+

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.fixtures.containers import run_container
 
 from engine.containers.errors import Conflict, InvalidRequest
 from engine.containers.service import ContainerService
@@ -21,15 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run(engine: ContainerService, *args: str, **config) -> tuple[int, str, str]:
-    host = config.pop("HostConfig", {})
-    cid = engine.create({"Image": "busybox", "Cmd": list(args), "HostConfig": host, **config})
-    engine.start(cid)
-    code = engine.wait(cid, timeout=30)["StatusCode"]
-    entries = engine.logs(cid)
-    out = b"".join(e.data for e in entries if e.stream == "stdout").decode()
-    err = b"".join(e.data for e in entries if e.stream == "stderr").decode()
-    engine.remove(cid)
-    return code, out, err
+    return run_container(engine, "busybox", *args, **config)
 
 
 def test_a_container_runs_and_its_output_and_exit_code_are_recorded(engine):

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.fixtures.containers import run_container
 
 from engine.containers.service import ContainerService
 from tests.fixtures import debian_image
@@ -29,15 +30,7 @@ def engine(engine, debian_image):
 
 
 def run(engine: ContainerService, *args: str, **config) -> tuple[int, str, str]:
-    host = config.pop("HostConfig", {})
-    cid = engine.create({"Image": IMAGE, "Cmd": list(args), "HostConfig": host, **config})
-    engine.start(cid)
-    code = engine.wait(cid, timeout=30)["StatusCode"]
-    entries = engine.logs(cid)
-    out = b"".join(e.data for e in entries if e.stream == "stdout").decode()
-    err = b"".join(e.data for e in entries if e.stream == "stderr").decode()
-    engine.remove(cid)
-    return code, out, err
+    return run_container(engine, IMAGE, *args, **config)
 
 
 @pytest.mark.root
