@@ -178,12 +178,9 @@ class Supervisor:
         connection, _ = listener.accept()
         with connection:
             connection.settimeout(30)
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = connection.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
+            data = _read_line(connection)
+            if not data:
+                return
             try:
                 reply = self.handle(json.loads(data))
             except Exception as exc:  # noqa: BLE001 - a bad request must not stop us
@@ -197,13 +194,21 @@ def request(run: Path, message: dict, timeout: float = 30) -> dict:
         connection.settimeout(timeout)
         connection.connect(str(run / SOCKET))
         connection.sendall(json.dumps(message).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = connection.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = _read_line(connection)
+    if not data:
+        raise ConnectionError(f"the supervisor of {run} closed the connection without an answer")
     return json.loads(data)
+
+
+def _read_line(connection: socket.socket) -> bytes:
+    """One JSON line of the protocol (b"" if the peer closed first)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = connection.recv(65536)
+        if not chunk:
+            return b""
+        data += chunk
+    return data
 
 
 def ensure_running(root: Path, run: Path, cgroup_parent: str = "dockyard",
