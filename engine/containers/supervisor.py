@@ -27,7 +27,7 @@ import sys as pysys
 import time
 from pathlib import Path
 
-from engine.runtime import process
+from engine.runtime import process, terminal
 from engine.runtime import sys as s
 from engine.runtime.errors import RuntimeFailure
 from engine.runtime.spec import Spec
@@ -67,9 +67,10 @@ class Supervisor:
 
     def _start(self, request: dict) -> dict:
         spec = Spec.from_json(request["spec"])
-        if spec.tty:  # one terminal for all three streams; its output is "stdout"
-            out_r, out_w = os.openpty()
-            streams, stdio, child_ends = [(out_r, "stdout")], (out_w, out_w, out_w), [out_w]
+        channel = None
+        if spec.tty:  # a terminal of the container's devpts; its output is "stdout"
+            channel, child_channel = socket.socketpair()
+            streams, stdio, child_ends = [], None, []
         else:
             out_r, out_w = os.pipe()
             err_r, err_w = os.pipe()
@@ -78,7 +79,13 @@ class Supervisor:
             stdio, child_ends = (null, out_w, err_w), [out_w, err_w, null]
         started: dict = {}
         try:
-            pid = process.spawn(self.sys, spec, stdio, self._cgroup_adder(spec, started))
+            pid = process.spawn(self.sys, spec, stdio, self._cgroup_adder(spec, started),
+                                child_channel if channel else None)
+            if channel is not None:
+                master = terminal.receive_master(channel)
+                if master is None:
+                    raise RuntimeFailure("the container's terminal was not created")
+                streams = [(master, "stdout")]
         except RuntimeFailure as exc:
             for fd, _ in streams:
                 os.close(fd)
@@ -86,6 +93,9 @@ class Supervisor:
         finally:
             for fd in child_ends:
                 os.close(fd)
+            if channel is not None:
+                channel.close()
+                child_channel.close()
         writer = LogWriter(Path(request["log"]), **request.get("log_options", {}))
         for fd, stream in streams:
             os.set_blocking(fd, False)

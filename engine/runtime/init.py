@@ -13,7 +13,7 @@ import os
 import termios
 import resource
 
-from . import identity, rootfs
+from . import identity, rootfs, terminal
 from . import sys as s
 from .spec import Spec
 
@@ -24,24 +24,30 @@ _RLIMITS = {"cpu": 0, "fsize": 1, "data": 2, "stack": 3, "core": 4, "rss": 5, "n
             "nice": 13, "rtprio": 14, "rttime": 15}
 
 
-def run(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int], go_r: int,
-        err_w: int) -> None:  # pragma: no cover - runs in the container's process
+def run(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int] | None, go_r: int,
+        err_w: int, tty_channel=None) -> None:  # pragma: no cover - the container's process
+    """With ``tty_channel`` the process gets a terminal of the container's own
+    devpts (its master goes to the engine through the channel); else ``stdio``."""
     try:
         for path in spec.cgroup_tasks:  # join our cgroups first, so all we do is charged there
             with open(path, "w") as handle:
                 handle.write("0")
         os.setsid()
-        for target, fd in enumerate(stdio):
-            os.dup2(fd, target)
-        if spec.tty:  # the terminal becomes the session's controlling terminal
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-        for fd in range(3, 1024):  # all but the error pipe and the go-ahead
-            if fd not in (err_w, go_r):
+        if stdio is not None:
+            for target, fd in enumerate(stdio):
+                os.dup2(fd, target)
+        keep = {err_w, go_r} | ({tty_channel.fileno()} if tty_channel else set())
+        for fd in range(3, 1024):
+            if fd not in keep:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
         _prepare(sys, spec)
+        if tty_channel is not None:
+            for target, fd in enumerate(terminal.open_in_container(tty_channel)):
+                os.dup2(fd, target)
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the session's controlling terminal
         if os.read(go_r, 1) != b"1":  # the parent has put us in our cgroups
             os._exit(1)
         os.close(go_r)

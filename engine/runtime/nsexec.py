@@ -37,12 +37,12 @@ import json
 import os
 import signal
 import socket
-import struct
 import termios
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import identity as identity_
+from . import terminal
 from . import sys as s
 from .errors import RuntimeFailure
 
@@ -51,8 +51,6 @@ from .errors import RuntimeFailure
 CHILD_NAMESPACES = ("ipc", "uts", "net", "cgroup", "mnt")
 
 # linux/tty.h ioctls Python's termios lacks
-_TIOCGPTN = 0x80045430
-_TIOCSPTLCK = 0x40045431
 
 
 @dataclass(frozen=True)
@@ -203,7 +201,7 @@ def _child(sys, namespaces, args, env, cwd, identity, stdio, tty_child, go_r,
         os.close(go_r)
         _enter(sys, namespaces)
         if tty_child is not None:
-            stdio = _terminal(tty_child)
+            stdio = terminal.open_in_container(tty_child)
         os.setsid()
         for target, fd in enumerate(stdio):
             os.dup2(fd, target)
@@ -227,18 +225,6 @@ def _enter(sys: s.Syscalls, namespaces: dict[str, int]) -> None:
             sys.setns(namespaces[name], s.NAMESPACES[name])
             os.close(namespaces[name])
     os.chdir("/")  # after setns(mnt), "/" is the container's root
-
-
-def _terminal(channel: socket.socket) -> tuple[int, int, int]:
-    """A pty from the container's devpts; the master goes to the caller."""
-    master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-    fcntl.ioctl(master, _TIOCSPTLCK, struct.pack("i", 0))
-    number = struct.unpack("i", fcntl.ioctl(master, _TIOCGPTN, b"\0" * 4))[0]
-    slave = os.open(f"/dev/pts/{number}", os.O_RDWR | os.O_NOCTTY)
-    socket.send_fds(channel, [b"m"], [master])
-    os.close(master)
-    channel.close()
-    return slave, slave, slave
 
 
 def _chdir(cwd: str) -> None:

@@ -37,8 +37,8 @@ def _namespace_flags(spec: Spec) -> int:
     return flags
 
 
-def spawn(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int],
-          add_to_cgroup) -> int:
+def spawn(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int] | None,
+          add_to_cgroup, tty_channel=None) -> int:
     """Start ``spec``; returns the host pid of its PID 1 once it has exec'd.
     ``add_to_cgroup(pid)`` runs while the process builds its root filesystem
     (on cgroup v1 moving a task waits for an RCU grace period, ~10 ms) and
@@ -50,7 +50,7 @@ def spawn(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int],
     pid_r, pid_w = os.pipe()
     middle = os.fork()
     if middle == 0:  # pragma: no cover - runs in the child
-        _intermediate(sys, spec, stdio, (go_r, go_w, err_r, err_w, pid_r, pid_w))
+        _intermediate(sys, spec, stdio, (go_r, go_w, err_r, err_w, pid_r, pid_w), tty_channel)
     for fd in (go_r, err_w, pid_w):
         os.close(fd)
     try:
@@ -87,7 +87,7 @@ def _reap(pid: int) -> None:
         pass
 
 
-def _intermediate(sys, spec: Spec, stdio, pipes) -> None:  # pragma: no cover - child
+def _intermediate(sys, spec: Spec, stdio, pipes, tty_channel) -> None:  # pragma: no cover - child
     go_r, go_w, err_r, err_w, pid_r, pid_w = pipes
     try:
         os.close(go_w)
@@ -101,7 +101,7 @@ def _intermediate(sys, spec: Spec, stdio, pipes) -> None:  # pragma: no cover - 
         child = os.fork()
         if child == 0:
             os.close(pid_w)
-            init.run(sys, spec, stdio, go_r, err_w)
+            init.run(sys, spec, stdio, go_r, err_w, tty_channel)
         os.write(pid_w, str(child).encode())
         os._exit(0)
     except BaseException as exc:
