@@ -318,3 +318,11 @@ def test_a_symlink_in_the_image_cannot_send_a_mount_onto_the_host(engine, image_
         engine.remove(cid)
     finally:
         image_service.remove("hostile:latest", force=True)
+
+
+def test_exec_with_a_tty(engine):
+    cid = engine.create({"Image": "busybox", "Cmd": ["sleep", "100"]})
+    engine.start(cid)
+    code, out, err = engine.exec_run(cid, ["sh", "-c", "tty; echo e >&2; exit 2"], tty=True)
+    assert (code, err) == (2, b"")
+    assert out.replace(b"\r\n", b"\n") == b"/dev/pts/0\ne\n"
