@@ -83,7 +83,7 @@ def _render(project, fmt, no_interpolate, services, *, list_services, list_volum
             raise click.ClickException(f"no such service: {missing[0]}")
         return "".join(f"{n} {naming.config_hash(rendered[n])}\n" for n in names)
     if no_interpolate:  # compose prints its partly resolved model, keys sorted
-        document = _sorted(project.raw_model)
+        document = _sorted(project.model)
         return emit.to_json(document) if fmt == "json" else emit.to_yaml(document)
     document = project.render(fmt)
     return emit.to_json(document) if fmt == "json" else emit.to_yaml(document)

@@ -111,9 +111,10 @@ def _child(head: str, value, indent: str, out: list[str]) -> None:
 
 
 def to_yaml(document) -> str:
-    if not isinstance(document, (dict, list)) or not document:
-        return _scalar(document, "") + "\n" if not isinstance(document, (dict, list)) else \
-            ("{}\n" if isinstance(document, dict) else "[]\n")
+    if not isinstance(document, (dict, list)):
+        return _scalar(document, "") + "\n"
+    if not document:
+        return "{}\n" if isinstance(document, dict) else "[]\n"
     out: list[str] = []
     _lines(document, "", out)
     return "\n".join(out) + "\n"

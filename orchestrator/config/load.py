@@ -29,10 +29,10 @@ class Project:
     working_dir: str
     config_files: list[str]
     environment: dict[str, str]
-    model: dict  # canonical and normalized; only enabled (and selected) services
-    # Loaded without interpolation: the normalized model before profiles and
-    # env files, what compose prints for `config --no-interpolate`.
-    raw_model: dict = field(default_factory=dict)
+    # Canonical and normalized; only enabled (and selected) services. Loaded
+    # without interpolation it is compose's raw model instead: normalized,
+    # before profiles and env files (what `config --no-interpolate` prints).
+    model: dict
     disabled: dict = field(default_factory=dict)  # services profiles turned off
     profiles: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -272,7 +272,7 @@ def _finish(model, name, resolved, environment, selected, resolve_env_files, pip
     normalize.normalize(model, name, environment)
     if not pipeline.interpolate:  # compose stops at its raw model here
         return Project(name, resolved.working_dir, [f.filename for f in resolved.files],
-                       environment, model, model, warnings=pipeline.warnings)
+                       environment, model, warnings=pipeline.warnings)
     profiles = list(resolved.profiles)
     all_services = model.get("services") or {}
     unknown = [s for s in selected if s not in all_services]
@@ -295,6 +295,6 @@ def _finish(model, name, resolved, environment, selected, resolve_env_files, pip
                 service["depends_on"] = {d: c for d, c in service["depends_on"].items() if d in keep}
     _unused_resources_dropped(model)
     project = Project(name, resolved.working_dir, [f.filename for f in resolved.files], environment,
-                      model, {}, disabled, profiles, pipeline.warnings + warnings)
+                      model, disabled, profiles, pipeline.warnings + warnings)
     project.render(shape.JSON, escape=False)  # typed values (sizes, durations) fail here, located
     return project
