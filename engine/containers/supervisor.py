@@ -27,7 +27,7 @@ import sys as pysys
 import time
 from pathlib import Path
 
-from engine.runtime import process, terminal
+from engine.runtime import process
 from engine.runtime import sys as s
 from engine.runtime.errors import RuntimeFailure
 from engine.runtime.spec import Spec
@@ -67,43 +67,33 @@ class Supervisor:
 
     def _start(self, request: dict) -> dict:
         spec = Spec.from_json(request["spec"])
-        channel = None
         if spec.tty:  # a terminal of the container's devpts; its output is "stdout"
-            channel, child_channel = socket.socketpair()
-            streams, stdio, child_ends = [], None, []
+            stdio, child_ends = None, []
         else:
             out_r, out_w = os.pipe()
             err_r, err_w = os.pipe()
             null = os.open(os.devnull, os.O_RDONLY)
-            streams = [(out_r, "stdout"), (err_r, "stderr")]
             stdio, child_ends = (null, out_w, err_w), [out_w, err_w, null]
         started: dict = {}
         try:
-            pid = process.spawn(self.sys, spec, stdio, self._cgroup_adder(spec, started),
-                                child_channel if channel else None)
-            if channel is not None:
-                master = terminal.receive_master(channel)
-                if master is None:
-                    raise RuntimeFailure("the container's terminal was not created")
-                streams = [(master, "stdout")]
+            launched = process.spawn(self.sys, spec, stdio, self._cgroup_adder(spec, started))
         except RuntimeFailure as exc:
-            for fd, _ in streams:
-                os.close(fd)
+            if stdio is not None:
+                os.close(out_r)
+                os.close(err_r)
             return {"error": str(exc)}
         finally:
             for fd in child_ends:
                 os.close(fd)
-            if channel is not None:
-                channel.close()
-                child_channel.close()
+        streams = [(launched.master_fd, "stdout")] if spec.tty else [(out_r, "stdout"), (err_r, "stderr")]
         writer = LogWriter(Path(request["log"]), **request.get("log_options", {}))
         for fd, stream in streams:
             os.set_blocking(fd, False)
             self.writers[fd] = writer
             self.selector.register(fd, selectors.EVENT_READ, ("log", stream))
         self.open_pipes[spec.id] = {fd for fd, _ in streams}
-        self.children[pid] = spec.id
-        return {"pid": pid, "start_time": started["time"]}
+        self.children[launched.pid] = spec.id
+        return {"pid": launched.pid, "start_time": started["time"]}
 
     def _cgroup_adder(self, spec: Spec, started: dict):
         def add(pid: int) -> None:

@@ -50,6 +50,16 @@ def apply(sys: s.Syscalls, identity: Identity) -> None:
         seccomp.apply(sys, program, identity.seccomp_flags)
 
 
+def close_fds(keep: tuple[int, ...] = ()) -> None:
+    """Close every fd from 3 up except ``keep`` (close_range(2) underneath)."""
+    low = 3
+    for fd in sorted(set(keep)):
+        if fd >= low:
+            os.closerange(low, fd)
+            low = fd + 1
+    os.closerange(low, 1 << 20)
+
+
 def execute(args: list[str], env: list[str]) -> None:
     """exec with the container's environment (PATH lookup in it), signals as
     a fresh process has them; docker's wording when it fails."""

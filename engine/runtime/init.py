@@ -1,6 +1,8 @@
-"""The container's PID 1 before exec (child side): wait for the go-ahead,
-become session leader, wire stdio, hostname, root filesystem, sysctls,
-limits, user and groups, capabilities, no_new_privs, seccomp, then exec.
+"""The container's PID 1 before exec (child side), forked by
+``process.spawn`` into its new PID namespace: join its cgroups (v1), enter
+its other namespaces, become session leader, wire stdio, hostname, root
+filesystem, sysctls, limits, wait for the go-ahead, then user and groups,
+capabilities, no_new_privs, seccomp, and exec.
 
 Any failure is written as JSON to the error pipe and the process exits 127;
 the parent turns it into an error. Must never return.
@@ -32,17 +34,12 @@ def run(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int] | None, go_r: i
         for path in spec.cgroup_tasks:  # join our cgroups first, so all we do is charged there
             with open(path, "w") as handle:
                 handle.write("0")
+        _enter_namespaces(sys, spec)
         os.setsid()
         if stdio is not None:
             for target, fd in enumerate(stdio):
                 os.dup2(fd, target)
-        keep = {err_w, go_r} | ({tty_channel.fileno()} if tty_channel else set())
-        for fd in range(3, 1024):
-            if fd not in keep:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        identity.close_fds(keep=(err_w, go_r) + ((tty_channel.fileno(),) if tty_channel else ()))
         _prepare(sys, spec)
         if tty_channel is not None:
             for target, fd in enumerate(terminal.open_in_container(tty_channel)):
@@ -62,6 +59,22 @@ def run(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int] | None, go_r: i
             os.write(err_w, json.dumps({"error": str(exc) or type(exc).__name__}).encode())
         finally:
             os._exit(127)
+
+
+def _enter_namespaces(sys: s.Syscalls, spec: Spec) -> None:
+    """All but pid (we were forked into it) and cgroup (made once we are in
+    our cgroup); a given network namespace is joined instead of a new one."""
+    flags = 0
+    for name in spec.namespaces:
+        if name not in ("pid", "cgroup") and not (name == "net" and spec.netns_path):
+            flags |= s.NAMESPACES[name]
+    if spec.netns_path:
+        fd = os.open(spec.netns_path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            sys.setns(fd, s.CLONE_NEWNET)
+        finally:
+            os.close(fd)
+    sys.unshare(flags)
 
 
 def _prepare(sys: s.Syscalls, spec: Spec) -> None:

@@ -1,10 +1,9 @@
 """Running a process inside a running container (``docker exec``): both sides.
 
 ``spawn_in`` opens the target's namespace files, then forks the new process
-*directly into the container's PID namespace*: the calling thread sets its
-``pid_for_children`` with ``setns(CLONE_NEWPID)``, forks, and sets it back at
-once (``setns`` on a PID namespace only affects children, and only those of
-the calling thread). So the exec'd process is the caller's own child: the
+*directly into the container's PID namespace* (``process.launch`` with
+``setns(CLONE_NEWPID)``: it only affects children, and only those of the
+calling thread). So the exec'd process is the caller's own child: the
 caller waits for it with ``os.waitpid`` and needs no child-subreaper role and
 no intermediate process. Its parent is outside the namespace, so inside the
 container its ppid reads 0, as with docker. The caller must reap it
@@ -35,37 +34,25 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import signal
-import socket
 import termios
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from . import identity as identity_
-from . import terminal
+from . import process, terminal
 from . import sys as s
 from .errors import RuntimeFailure
+from .process import Launched
 
 # Entered in the child in this order: mnt last, because after it paths
 # (including /proc) are the container's. pid is entered by the caller.
 CHILD_NAMESPACES = ("ipc", "uts", "net", "cgroup", "mnt")
-
-# linux/tty.h ioctls Python's termios lacks
-
-
-@dataclass(frozen=True)
-class ExecProcess:
-    """An exec'd process: its host pid (the caller's child) and, with a tty,
-    the pty master (the caller closes it)."""
-    pid: int
-    master_fd: int | None = None
 
 
 def spawn_in(sys: s.Syscalls, target_pid: int, args: list[str], env: list[str], cwd: str,
              uid: int, gid: int, groups: list[int], capabilities: int | None,
              seccomp_filter: bytes, no_new_privileges: bool, stdio: tuple[int, int, int] | None,
              add_to_cgroup: Callable[[int], None], tty: bool = False, *,
-             seccomp_flags: int = 0, proc: str = "/proc") -> ExecProcess:
+             seccomp_flags: int = 0, proc: str = "/proc") -> Launched:
     """Run ``args`` in the namespaces of ``target_pid``; returns once it has
     exec'd. ``stdio`` is ignored with ``tty`` (the pty slave is used)."""
     if not args:
@@ -74,27 +61,15 @@ def spawn_in(sys: s.Syscalls, target_pid: int, args: list[str], env: list[str], 
                                   seccomp_flags, no_new_privileges, identity_.last_cap(proc))
     namespaces = open_namespaces(target_pid, proc)
     pid_ns = namespaces.pop("pid")
-    go_r, go_w = os.pipe()
-    err_r, err_w = os.pipe2(os.O_CLOEXEC)
-    tty_parent, tty_child = socket.socketpair() if tty else (None, None)
     try:
-        pid = _fork_into(sys, pid_ns, proc)
-        if pid == 0:  # pragma: no cover - runs in the child
-            os.close(go_w)
-            os.close(err_r)
-            _child(sys, namespaces, args, env, cwd, identity, stdio, tty_child, go_r, err_w)
-    except BaseException:
-        for fd in (go_w, err_r):
-            os.close(fd)
-        if tty_parent is not None:
-            tty_parent.close()
-        raise
+        return process.launch(
+            sys, lambda: sys.setns(pid_ns, s.CLONE_NEWPID),
+            lambda go_r, err_w, tty_child: _child(sys, namespaces, args, env, cwd, identity, stdio,
+                                                  tty_child, go_r, err_w),
+            add_to_cgroup, tty, proc)
     finally:
-        for fd in (go_r, err_w, pid_ns, *namespaces.values()):
+        for fd in (pid_ns, *namespaces.values()):
             os.close(fd)
-        if tty_child is not None:
-            tty_child.close()
-    return _finish(pid, add_to_cgroup, go_w, err_r, tty_parent)
 
 
 def open_namespaces(target_pid: int, proc: str = "/proc") -> dict[str, int]:
@@ -117,80 +92,6 @@ def open_namespaces(target_pid: int, proc: str = "/proc") -> dict[str, int]:
     return opened
 
 
-def _fork_into(sys: s.Syscalls, pid_ns: int, proc: str) -> int:
-    """fork() with this thread's pid_for_children set to ``pid_ns``, then
-    restored (in the parent only: the child cannot go back up)."""
-    own = os.open(f"{proc}/thread-self/ns/pid_for_children", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        sys.setns(pid_ns, s.CLONE_NEWPID)
-        try:
-            pid = os.fork()
-        except BaseException:
-            sys.setns(own, s.CLONE_NEWPID)
-            raise
-        if pid != 0:
-            sys.setns(own, s.CLONE_NEWPID)
-        return pid
-    finally:
-        os.close(own)
-
-
-def _finish(pid: int, add_to_cgroup, go_w: int, err_r: int, tty_parent) -> ExecProcess:
-    master = None
-    try:
-        try:
-            add_to_cgroup(pid)
-        except BaseException:
-            _kill_and_reap(pid)
-            raise
-        os.write(go_w, b"1")
-        os.close(go_w)
-        go_w = -1
-        if tty_parent is not None:
-            _, fds, _, _ = socket.recv_fds(tty_parent, 1, 1)
-            master = fds[0] if fds else None
-        problem = _read_all(err_r)
-        if problem:
-            _reap(pid)
-            raise RuntimeFailure(json.loads(problem)["error"])
-        if tty_parent is not None and master is None:
-            _kill_and_reap(pid)
-            raise RuntimeFailure("exec: the terminal was not created")
-        return ExecProcess(pid, master)
-    except BaseException:
-        if master is not None:
-            os.close(master)
-        raise
-    finally:
-        for fd in (go_w, err_r):
-            if fd >= 0:
-                os.close(fd)
-        if tty_parent is not None:
-            tty_parent.close()
-
-
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 65536):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
-
-
-def _kill_and_reap(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    _reap(pid)
-
-
 # -- the child, before exec -------------------------------------------------------
 
 def _child(sys, namespaces, args, env, cwd, identity, stdio, tty_child, go_r,
@@ -207,8 +108,7 @@ def _child(sys, namespaces, args, env, cwd, identity, stdio, tty_child, go_r,
             os.dup2(fd, target)
         if tty_child is not None:
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-        os.closerange(3, err_w)
-        os.closerange(err_w + 1, 65536)
+        identity_.close_fds(keep=(err_w,))
         _chdir(cwd)
         identity_.apply(sys, identity)
         identity_.execute(args, env)

@@ -1,114 +1,159 @@
-"""Starting a container's first process (parent side) and what the kernel
-says about processes (/proc), for the supervisor and the container service.
+"""Starting processes in namespaces (parent side), shared by a container's
+PID 1 (``spawn``) and ``docker exec`` (nsexec.py), and what the kernel says
+about processes (/proc), for the supervisor and the container service.
 
-``spawn`` forks an intermediate child that enters the namespaces
-(``unshare``, or ``setns`` into a given network namespace) and forks the
-container's PID 1, which waits until its parent has put it in its cgroup,
-then builds the root filesystem and execs (``init.run``). Errors before exec
-come back through a close-on-exec pipe: end of file means exec succeeded.
+``launch`` forks once, straight into the process's PID namespace: the
+calling thread sets its ``pid_for_children`` (``unshare(CLONE_NEWPID)`` for
+a new container, ``setns`` for exec), forks, and sets it back at once, so
+the process is the caller's own child and no intermediate process is
+needed. The child waits until the caller has put it in its cgroup
+(``add_to_cgroup(pid)``), then does its own set-up (``init.run`` or
+nsexec's child) and execs. Errors before exec come back as JSON through a
+close-on-exec pipe: end of file means exec succeeded. With a tty the child
+makes a pty in the container's devpts and sends the master back over a
+socket pair (terminal.py).
 """
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from . import init
 from . import sys as s
+from . import terminal
 from .errors import RuntimeFailure
 from .spec import Spec
 
 
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while True:
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-
-
-def _namespace_flags(spec: Spec) -> int:
-    flags = 0
-    for name in spec.namespaces:
-        if (name == "net" and spec.netns_path) or name == "cgroup":
-            continue  # the cgroup namespace is made by PID 1 once it is in its cgroup
-        flags |= s.NAMESPACES[name]
-    return flags
+@dataclass(frozen=True)
+class Launched:
+    """A started process: its host pid (the caller's child) and, with a tty,
+    the pty master (the caller's to read, write, resize and close)."""
+    pid: int
+    master_fd: int | None = None
 
 
 def spawn(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int] | None,
-          add_to_cgroup, tty_channel=None) -> int:
-    """Start ``spec``; returns the host pid of its PID 1 once it has exec'd.
-    ``add_to_cgroup(pid)`` runs while the process builds its root filesystem
-    (on cgroup v1 moving a task waits for an RCU grace period, ~10 ms) and
-    before it may exec anything of the container's. The
-    caller must be a child subreaper (prctl PR_SET_CHILD_SUBREAPER) to stay
-    the PID 1's parent: the intermediate process exits at once."""
+          add_to_cgroup: Callable[[int], None]) -> Launched:
+    """Start ``spec``'s PID 1 (in a new PID namespace unless ``spec`` shares
+    the host's); returns once it has exec'd. ``add_to_cgroup(pid)`` runs
+    while the process waits for it, before it does anything else. The caller
+    should be a child subreaper, to reap what the container orphans."""
+    enter = (lambda: sys.unshare(s.CLONE_NEWPID)) if "pid" in spec.namespaces else None
+    return launch(sys, enter, lambda go_r, err_w, tty: init.run(sys, spec, stdio, go_r, err_w, tty),
+                  add_to_cgroup, spec.tty)
+
+
+def launch(sys: s.Syscalls, enter_pid_namespace: Callable[[], None] | None,
+           child: Callable[[int, int, socket.socket | None], None],
+           add_to_cgroup: Callable[[int], None], tty: bool, proc: str = "/proc") -> Launched:
+    """Fork ``child(go_r, err_w, tty_channel)`` (it must exec or exit, never
+    return) and see it through to its exec; see the module's docstring."""
     go_r, go_w = os.pipe()
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
-    pid_r, pid_w = os.pipe()
-    middle = os.fork()
-    if middle == 0:  # pragma: no cover - runs in the child
-        _intermediate(sys, spec, stdio, (go_r, go_w, err_r, err_w, pid_r, pid_w), tty_channel)
-    for fd in (go_r, err_w, pid_w):
-        os.close(fd)
+    tty_parent, tty_child = socket.socketpair() if tty else (None, None)
     try:
-        text = _read_all(pid_r).decode()
-        os.waitpid(middle, 0)
-        if not text:
-            raise RuntimeFailure(_read_all(err_r).decode() or "the container's process did not start")
-        pid = int(text)
+        pid = _fork(sys, enter_pid_namespace, proc)
+        if pid == 0:  # pragma: no cover - runs in the child
+            os.close(go_w)
+            os.close(err_r)
+            if tty_parent is not None:
+                tty_parent.close()
+            child(go_r, err_w, tty_child)
+            os._exit(127)
+    except BaseException:
+        for fd in (go_w, err_r):
+            os.close(fd)
+        if tty_parent is not None:
+            tty_parent.close()
+        raise
+    finally:
+        for fd in (go_r, err_w):
+            os.close(fd)
+        if tty_child is not None:
+            tty_child.close()
+    return _finish(pid, add_to_cgroup, go_w, err_r, tty_parent)
+
+
+def _fork(sys: s.Syscalls, enter_pid_namespace: Callable[[], None] | None, proc: str) -> int:
+    """fork() with this thread's pid_for_children set by ``enter_pid_namespace``
+    and restored (in the parent only: the child cannot go back up)."""
+    if enter_pid_namespace is None:
+        return os.fork()
+    own = os.open(f"{proc}/thread-self/ns/pid_for_children", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        enter_pid_namespace()
+        try:
+            pid = os.fork()
+        except BaseException:
+            sys.setns(own, s.CLONE_NEWPID)
+            raise
+        if pid != 0:
+            sys.setns(own, s.CLONE_NEWPID)
+        return pid
+    finally:
+        os.close(own)
+
+
+def _finish(pid: int, add_to_cgroup, go_w: int, err_r: int, tty_parent) -> Launched:
+    master = None
+    try:
         try:
             add_to_cgroup(pid)
         except BaseException:
-            os.kill(pid, signal.SIGKILL)
-            _reap(pid)
+            kill_and_reap(pid)
             raise
         os.write(go_w, b"1")
         os.close(go_w)
         go_w = -1
+        if tty_parent is not None:
+            master = terminal.receive_master(tty_parent)
         problem = _read_all(err_r)
         if problem:
-            _reap(pid)
+            reap(pid)
             raise RuntimeFailure(json.loads(problem)["error"])
-        return pid
+        if tty_parent is not None and master is None:
+            kill_and_reap(pid)
+            raise RuntimeFailure("the process's terminal was not created")
+        return Launched(pid, master)
+    except BaseException:
+        if master is not None:
+            os.close(master)
+        raise
     finally:
-        for fd in (pid_r, err_r, go_w):
+        for fd in (go_w, err_r):
             if fd >= 0:
                 os.close(fd)
+        if tty_parent is not None:
+            tty_parent.close()
 
 
-def _reap(pid: int) -> None:
-    """Collect a failed PID 1; it is our child only if we are a subreaper."""
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def reap(pid: int) -> None:
+    """Collect a failed child (a container's PID 1 is ours, or, if not, our
+    subreaper's)."""
     try:
         os.waitpid(pid, 0)
     except ChildProcessError:
         pass
 
 
-def _intermediate(sys, spec: Spec, stdio, pipes, tty_channel) -> None:  # pragma: no cover - child
-    go_r, go_w, err_r, err_w, pid_r, pid_w = pipes
+def kill_and_reap(pid: int) -> None:
     try:
-        os.close(go_w)
-        os.close(err_r)
-        os.close(pid_r)
-        if spec.netns_path:
-            fd = os.open(spec.netns_path, os.O_RDONLY)
-            sys.setns(fd, s.CLONE_NEWNET)
-            os.close(fd)
-        sys.unshare(_namespace_flags(spec))
-        child = os.fork()
-        if child == 0:
-            os.close(pid_w)
-            init.run(sys, spec, stdio, go_r, err_w, tty_channel)
-        os.write(pid_w, str(child).encode())
-        os._exit(0)
-    except BaseException as exc:
-        try:
-            os.write(err_w, f"cannot create the container's namespaces: {exc}".encode())
-        finally:
-            os._exit(1)
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    reap(pid)
 
 
 # -- what /proc says ---------------------------------------------------------

@@ -12,6 +12,7 @@ import glob
 import os
 import secrets
 import signal
+import time
 import subprocess
 import sys
 from pathlib import Path
@@ -148,6 +149,9 @@ def test_freeze_stops_the_process_and_thaw_resumes_it(driver, spawn):
     assert proc_state(process.pid) in ("D", "T")          # frozen tasks sleep uninterruptibly
     driver.thaw(NAME)
     assert not driver.frozen(NAME)
+    deadline = time.monotonic() + 5  # the thawed task is woken by the scheduler, not at once
+    while proc_state(process.pid) not in ("S", "R") and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert proc_state(process.pid) in ("S", "R")
     driver.destroy(NAME)
     assert process.wait(timeout=5) == -signal.SIGKILL

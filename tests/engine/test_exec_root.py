@@ -22,7 +22,7 @@ import pytest
 
 from engine.containers import security
 from engine.containers.service import ContainerService
-from engine.runtime import nsexec
+from engine.runtime import nsexec, process
 from engine.runtime import sys as s
 from engine.runtime.errors import RuntimeFailure
 
@@ -51,7 +51,7 @@ class Box:
         self.pid = engine.inspect(self.id)["State"]["Pid"]
 
     def spawn(self, *args: str, stdio=None, env=(PATH,), cwd="/", user=(0, 0, []),
-              tty=False, host: dict | None = None) -> nsexec.ExecProcess:
+              tty=False, host: dict | None = None) -> process.Launched:
         mask = security.capabilities_for(host or {})
         program, flags = security.seccomp_for(host or {}, mask)
         uid, gid, groups = user
@@ -96,7 +96,7 @@ def _wait(pid: int, timeout: float = 10) -> int:
     raise AssertionError(f"process {pid} did not end")
 
 
-def _spawn_quiet(box: Box, *args: str) -> nsexec.ExecProcess:
+def _spawn_quiet(box: Box, *args: str) -> process.Launched:
     stdio = _devnull_stdio()
     try:
         return box.spawn(*args, stdio=stdio)
