@@ -140,17 +140,16 @@ class ContainerService:
             return  # docker: starting a running container is a no-op (304)
         lifecycle.check("start", state, record["name"])
         spec = self._spec(record)
-        self.store.delete("exits", record["id"])
+        self.store.delete("exits", record["id"], durable=False)
         self.cgroups.destroy(record["id"])
         self.cgroups.create(record["id"])
         try:
             self.cgroups.apply(record["id"], self._limits(record["host_config"]))
-            supervisor.ensure_running(self.root, self.run, self.cgroups.parent)
             log_config = (record["host_config"].get("LogConfig") or {}).get("Config") or {}
-            reply = supervisor.request(self.run, {
+            reply = supervisor.call(self.root, self.run, {
                 "op": "start", "spec": spec.to_json(), "log": record["log_path"],
                 "log_options": {"max_size": log_config.get("max-size"),
-                                "max_file": log_config.get("max-file", 1)}})
+                                "max_file": log_config.get("max-file", 1)}}, self.cgroups.parent)
         except BaseException:
             self.cgroups.destroy(record["id"])
             raise
@@ -159,7 +158,7 @@ class ContainerService:
             raise InvalidRequest(f"failed to create task for container: {reply['error']}")
         record.update(pid=reply["pid"], pid_start_time=reply["start_time"], started_at=time.time(),
                       finished_at=None, exit_code=None)
-        self.store.write("containers", record["id"], record)
+        self.store.write("containers", record["id"], record, durable=False)  # runtime facts
 
     def _read_image_file(self, record: dict):
         layers = self.images.layers(record["image"])
@@ -315,10 +314,17 @@ class ContainerService:
         # (the pid may be gone a moment before the record is written).
         if condition == "next-exit" or record.get("pid"):
             deadline = None if timeout is None else time.monotonic() + timeout
+            pause = 0.0005
             while not exited(self._exit_of(record)):
-                if deadline is not None and time.monotonic() > deadline:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
                     raise TimeoutError(f"container {record['name']} did not exit in {timeout} s")
-                time.sleep(0.002)
+                # Sleep on the process itself; once it is gone, the supervisor
+                # writes its exit record within moments.
+                if process.await_exit(record.get("pid") or 0, record.get("pid_start_time"),
+                                      0.5 if left is None else min(left, 0.5)):
+                    time.sleep(pause)  # no process (yet, for next-exit): back off to 50 ms
+                    pause = min(pause * 2, 0.05)
                 record = self._find(record["id"])
         if condition == "removed":
             while self.store.read("containers", record["id"]) is not None:

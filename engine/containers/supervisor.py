@@ -141,7 +141,7 @@ class Supervisor:
             oom = bool(self.cgroups and self.cgroups.oom_killed(container)) if code == 137 else False
             self.store.write("exits", container, {
                 "pid": pid, "exit_code": code, "oom_killed": oom,
-                "finished_at": time.time()})
+                "finished_at": time.time()}, durable=False)
 
     def _drain(self, container: str) -> None:
         for fd in sorted(self.open_pipes.pop(container, ())):
@@ -190,11 +190,37 @@ class Supervisor:
 
 def request(run: Path, message: dict, timeout: float = 30) -> dict:
     """Send one request to the supervisor of ``run``; raises OSError if none listens."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+    with _connect(run, timeout) as connection:
+        return _exchange(connection, run, message)
+
+
+def call(root: Path, run: Path, message: dict, cgroup_parent: str = "dockyard",
+         timeout: float = 30) -> dict:
+    """``request``, starting the supervisor first when none listens. Only a
+    failed connect starts it: a request that was sent is never sent again."""
+    try:
+        connection = _connect(run, timeout)
+    except (FileNotFoundError, ConnectionRefusedError):
+        ensure_running(root, run, cgroup_parent)
+        connection = _connect(run, timeout)
+    with connection:
+        return _exchange(connection, run, message)
+
+
+def _connect(run: Path, timeout: float) -> socket.socket:
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
         connection.settimeout(timeout)
         connection.connect(str(run / SOCKET))
-        connection.sendall(json.dumps(message).encode() + b"\n")
-        data = _read_line(connection)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _exchange(connection: socket.socket, run: Path, message: dict) -> dict:
+    connection.sendall(json.dumps(message).encode() + b"\n")
+    data = _read_line(connection)
     if not data:
         raise ConnectionError(f"the supervisor of {run} closed the connection without an answer")
     return json.loads(data)

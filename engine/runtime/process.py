@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 from collections.abc import Callable
@@ -177,6 +178,26 @@ def alive(pid: int, expected_start: int | None, proc: str = "/proc") -> bool:
     """Whether ``pid`` is still the process that started at ``expected_start``
     (unknown start time: never, a recycled pid must not look alive)."""
     return pid > 0 and expected_start is not None and start_time(pid, proc) == expected_start
+
+
+def await_exit(pid: int, expected_start: int | None, timeout: float | None,
+               proc: str = "/proc") -> bool:
+    """Block until the process ``pid`` that started at ``expected_start`` has
+    exited (a pidfd: any process, not only our children) or ``timeout``
+    passed; True once it is gone."""
+    if pid <= 0:
+        return True
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        if not alive(pid, expected_start, proc):  # checked after opening: the fd is that process's
+            return True
+        readable, _, _ = select.select([fd], [], [], timeout)
+        return bool(readable)
+    finally:
+        os.close(fd)
 
 
 def children_of(pid: int, proc: str = "/proc") -> list[int]:

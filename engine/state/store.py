@@ -1,6 +1,9 @@
 """The only writer under the state root: one JSON document per object,
-written atomically (temp file, fsync, rename, fsync the directory), so a crash
-leaves either the old or the new record, never half of one.
+written atomically (temp file, fsync, rename), so a crash, of the process or
+of the machine, leaves either the old or the new record, never half of one.
+A ``durable`` write also fsyncs the directory, so the new record survives a
+power loss; runtime facts (a pid, an exit code) skip that: they mean nothing
+after a reboot, and they are on the path of every start and wait.
 
 Layout: ``ROOT/<kind>/<id>.json`` (kinds: containers, images, volumes,
 networks, ...). The root is a parameter (STYLE habit 2): tests use tmp_path.
@@ -8,11 +11,13 @@ Standard library only.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterator
+
+_temporaries = itertools.count()
 
 
 class StateStore:
@@ -24,12 +29,16 @@ class StateStore:
             raise ValueError(f"invalid record key {key!r}")
         return self.root / kind / f"{key}.json"
 
-    def write(self, kind: str, key: str, record: dict) -> None:
+    def write(self, kind: str, key: str, record: dict, durable: bool = True) -> None:
         """Replace the record atomically."""
         path = self._path(kind, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         data = json.dumps(record, indent=1, sort_keys=True).encode()
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
+        temp = path.parent / f".{key}.{os.getpid()}.{next(_temporaries)}.tmp"
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -42,7 +51,8 @@ class StateStore:
             except FileNotFoundError:
                 pass
             raise
-        _fsync_dir(path.parent)
+        if durable:
+            _fsync_dir(path.parent)
 
     def read(self, kind: str, key: str) -> dict | None:
         try:
@@ -50,13 +60,14 @@ class StateStore:
         except FileNotFoundError:
             return None
 
-    def delete(self, kind: str, key: str) -> bool:
+    def delete(self, kind: str, key: str, durable: bool = True) -> bool:
         path = self._path(kind, key)
         try:
             path.unlink()
         except FileNotFoundError:
             return False
-        _fsync_dir(path.parent)
+        if durable:
+            _fsync_dir(path.parent)
         return True
 
     def keys(self, kind: str) -> list[str]:

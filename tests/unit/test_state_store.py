@@ -1,0 +1,83 @@
+"""The state store: atomic JSON records, durable or not (no root needed)."""
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from engine.state import store as store_module
+from engine.state.store import StateStore
+
+
+@pytest.fixture
+def store(tmp_path):
+    return StateStore(tmp_path / "state")
+
+
+def test_write_read_keys_delete(store):
+    assert store.read("containers", "a") is None and store.keys("containers") == []
+    store.write("containers", "b", {"n": 2})
+    store.write("containers", "a", {"n": 1})
+    assert store.read("containers", "a") == {"n": 1}
+    assert store.keys("containers") == ["a", "b"]
+    assert dict(store.records("containers")) == {"a": {"n": 1}, "b": {"n": 2}}
+    assert store.delete("containers", "a") and not store.delete("containers", "a")
+    assert store.keys("containers") == ["b"]
+
+
+@pytest.mark.parametrize("key", ["", "a/b", ".hidden", "../up"])
+def test_invalid_keys_are_refused(store, key):
+    with pytest.raises(ValueError, match="invalid record key"):
+        store.write("containers", key, {})
+
+
+def test_a_failed_write_keeps_the_old_record_and_leaves_no_temporary(store, monkeypatch):
+    store.write("containers", "a", {"version": 1})
+
+    def crash(*_):
+        raise OSError("disk gone")
+    monkeypatch.setattr(store_module.os, "replace", crash)
+    with pytest.raises(OSError, match="disk gone"):
+        store.write("containers", "a", {"version": 2})
+    monkeypatch.undo()
+    assert store.read("containers", "a") == {"version": 1}
+    assert os.listdir(store.root / "containers") == ["a.json"]
+
+
+def test_only_durable_writes_and_deletes_sync_the_directory(store, monkeypatch):
+    synced = []
+    monkeypatch.setattr(store_module, "_fsync_dir", synced.append)
+    store.write("exits", "a", {"code": 0}, durable=False)
+    store.delete("exits", "a", durable=False)
+    assert synced == []
+    store.write("containers", "a", {})
+    store.delete("containers", "a")
+    assert synced == [store.root / "containers"] * 2
+
+
+def test_concurrent_writers_of_one_key_never_collide(store):
+    errors = []
+
+    def writer(n):
+        try:
+            for i in range(50):
+                store.write("containers", "same", {"writer": n, "i": i}, durable=False)
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert store.read("containers", "same")["i"] == 49
+    assert os.listdir(store.root / "containers") == ["same.json"]
+
+
+def test_sweep_removes_what_a_crash_left_mid_write(store):
+    store.write("containers", "a", {})
+    left = store.root / "containers" / ".a.123.0.tmp"
+    left.write_text("{half")
+    assert store.sweep_temporaries() == [left]
+    assert store.keys("containers") == ["a"] and not left.exists()
