@@ -12,6 +12,7 @@ driver (STYLE habit 11).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal as signals
@@ -28,6 +29,7 @@ _SIGNALS = {name[3:]: getattr(signals, name) for name in dir(signals)
             if name.startswith("SIG") and not name.startswith("SIG_")}
 
 
+_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")  # docker's container names
 INIT_BINARIES = ("/usr/bin/tini-static", "/usr/bin/docker-init")
 
 
@@ -62,17 +64,27 @@ class ContainerService:
 
     # -- lookup ---------------------------------------------------------------
     def _find(self, ref: str) -> dict:
+        """As docker looks a container up: full id, name, then unique id prefix."""
         record = self.store.read("containers", ref) if len(ref) == 64 else None
         if record:
             return record
-        matches = [r for _, r in self.store.records("containers")
-                   if r["name"] == ref.lstrip("/") or r["id"].startswith(ref)]
-        exact = [r for r in matches if r["name"] == ref.lstrip("/")]
-        if exact:
-            return exact[0]
-        if len(matches) == 1 and len(ref) >= 1:
-            return matches[0]
+        name = ref.lstrip("/")
+        if _NAME.fullmatch(name):
+            record = self._named(name)
+            if record:
+                return record
+        matches = [key for key in self.store.keys("containers") if key.startswith(ref)] if ref else []
+        if len(matches) == 1:
+            record = self.store.read("containers", matches[0])
+            if record:
+                return record
         raise NotFound(ref)
+
+    def _named(self, name: str) -> dict | None:
+        """The container holding ``name`` (the names index: one claimed record per name)."""
+        entry = self.store.read("names", name)
+        record = self.store.read("containers", entry["id"]) if entry else None
+        return record if record and record["name"] == name else None
 
     def _dir(self, cid: str) -> Path:
         return self.root / "containers" / cid
@@ -94,8 +106,8 @@ class ContainerService:
         image_id = self.images.resolve(config["Image"])
         image_config = self.images.config(image_id).get("config") or {}
         name = (name or self._generated_name()).lstrip("/")
-        if any(r["name"] == name for _, r in self.store.records("containers")):
-            raise Conflict(f'Conflict. The container name "/{name}" is already in use')
+        if not _NAME.fullmatch(name):
+            raise InvalidRequest(f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
         cid = secrets.token_hex(32)
         directory = self._dir(cid)
         for sub in ("upper", "work", "merged"):
@@ -107,9 +119,32 @@ class ContainerService:
             "image_config": image_config, "hostname": hostname, "pid": 0,
             "restart_count": 0, "log_path": str(directory / f"{cid}-json.log"),
         }
-        self._write_etc(directory, hostname, config, host)
-        self.store.write("containers", cid, record)
+        try:
+            self._write_etc(directory, hostname, config, host)
+            self.store.write("containers", cid, record)
+            self._claim_name(name, cid)
+        except BaseException:
+            self.store.delete("containers", cid)
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
         return cid
+
+    def _claim_name(self, name: str, cid: str) -> None:
+        """Make ``name`` point to ``cid`` in the names index, or Conflict. A
+        claim whose container is gone (removed, or a crash) is taken over."""
+        with self.store.locked("names"):
+            holder = self._named(name)
+            if holder is not None and holder["id"] != cid:
+                raise Conflict(f'Conflict. The container name "/{name}" is already in use by '
+                               f'container "{holder["id"]}". You have to remove (or rename) that '
+                               "container to be able to reuse that name.")
+            self.store.write("names", name, {"id": cid})
+
+    def _release_name(self, record: dict) -> None:
+        with self.store.locked("names"):
+            entry = self.store.read("names", record["name"])
+            if entry and entry["id"] == record["id"]:
+                self.store.delete("names", record["name"])
 
     def _generated_name(self) -> str:
         return f"dockyard_{secrets.token_hex(4)}"
@@ -385,6 +420,7 @@ class ContainerService:
         shutil.rmtree(self._dir(record["id"]), ignore_errors=True)
         self.store.delete("exits", record["id"])
         self.store.delete("containers", record["id"])
+        self._release_name(record)
         if volumes and self.volumes is not None:  # `rm -v`: the anonymous volumes go too
             for name in (record.get("anonymous_volumes") or {}).values():
                 self.volumes.remove(name, force=True)
@@ -423,6 +459,18 @@ class ContainerService:
         Returns what was removed, for the log."""
         removed = [str(p) for p in self.store.sweep_temporaries()]
         records = dict(self.store.records("containers"))
+        for cid, record in sorted(records.items(), key=lambda item: item[1]["created"]):
+            try:  # a crash between a create's record and its name claim
+                self._claim_name(record["name"], cid)
+            except Conflict:
+                self.store.delete("containers", cid)
+                del records[cid]
+                removed.append(f"container {cid} (its name is another's)")
+        for name in self.store.keys("names"):
+            entry = self.store.read("names", name)
+            if entry and entry["id"] not in records:
+                self.store.delete("names", name)
+                removed.append(f"name {name}")
         for directory in sorted((self.root / "containers").glob("*/")):
             if directory.name not in records:
                 shutil.rmtree(directory, ignore_errors=True)

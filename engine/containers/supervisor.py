@@ -1,6 +1,7 @@
 """The supervisor: one small process that starts every container, stays
 their parent (child subreaper), records their exit codes and writes their
-logs. It outlives the commands and the API daemon that talk to it, so
+logs. Between requests it forks the next container's PID 1 ahead of need
+(``process.Spare``), so a start does not wait for a fork. It outlives the commands and the API daemon that talk to it, so
 containers never depend on the process that started them (like containerd
 beside dockerd, but one for all containers).
 
@@ -50,6 +51,7 @@ class Supervisor:
         self.writers: dict[int, LogWriter] = {}  # pipe fd -> writer
         self.open_pipes: dict[str, set[int]] = {}
         self.stopping = False
+        self.spare: process.Spare | None = None  # the next container's PID 1, forked ahead
 
     # -- requests ---------------------------------------------------------------
     def handle(self, request: dict) -> dict:
@@ -76,7 +78,7 @@ class Supervisor:
             stdio, child_ends = (null, out_w, err_w), [out_w, err_w, null]
         started: dict = {}
         try:
-            launched = process.spawn(self.sys, spec, stdio, self._cgroup_adder(spec, started))
+            launched = self._launch(spec, stdio, self._cgroup_adder(spec, started))
         except RuntimeFailure as exc:
             if stdio is not None:
                 os.close(out_r)
@@ -94,6 +96,25 @@ class Supervisor:
         self.open_pipes[spec.id] = {fd for fd, _ in streams}
         self.children[launched.pid] = spec.id
         return {"pid": launched.pid, "start_time": started["time"]}
+
+    def _launch(self, spec: Spec, stdio, add_to_cgroup) -> process.Launched:
+        spare, self.spare = self.spare, None
+        if spare is not None and "pid" in spec.namespaces:
+            try:
+                return spare.use(spec, stdio, add_to_cgroup)
+            except process.SpareGone:
+                pass
+        elif spare is not None:
+            spare.discard()
+        return process.spawn(self.sys, spec, stdio, add_to_cgroup)
+
+    def _fork_spare(self) -> None:
+        """Between requests, so that no start waits for it."""
+        if self.spare is None and not self.stopping:
+            try:
+                self.spare = process.Spare(self.sys)
+            except (OSError, RuntimeFailure) as exc:  # starts then fork as they need to
+                print(f"supervisor: cannot fork a spare process: {exc}", file=pysys.stderr, flush=True)
 
     def _cgroup_adder(self, spec: Spec, started: dict):
         def add(pid: int) -> None:
@@ -159,11 +180,13 @@ class Supervisor:
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
         self.selector.register(listener, selectors.EVENT_READ, ("listen", None))
         self.selector.register(wake_r, selectors.EVENT_READ, ("wake", None))
+        self._fork_spare()
         while not (self.stopping and not self.children):
             for key, _ in self.selector.select(timeout=1.0):
                 kind, stream = key.data
                 if kind == "listen":
                     self._serve_one(listener)
+                    self._fork_spare()
                 elif kind == "wake":
                     try:
                         os.read(wake_r, 4096)
@@ -173,6 +196,10 @@ class Supervisor:
                 else:
                     self._on_log(key.fd, stream)
             self._reap()
+        if self.spare is not None:
+            self.spare.discard()
+            process.reap(self.spare.pid)
+            self.spare = None
 
     def _serve_one(self, listener: socket.socket) -> None:
         connection, _ = listener.accept()

@@ -161,7 +161,8 @@ class CgroupFiles:
     def children(self, path: Path) -> list[Path]:
         """Child groups (directories) of a group, sorted; none if it is gone."""
         try:
-            return sorted(entry for entry in path.iterdir() if entry.is_dir() and not entry.is_symlink())
+            with os.scandir(path) as entries:  # the entries' types come with them: no stat each
+                return sorted(Path(entry.path) for entry in entries if entry.is_dir(follow_symlinks=False))
         except FileNotFoundError:
             return []
 
@@ -406,6 +407,11 @@ class CgroupDriver(ABC):
         """rmdir deepest first; False while processes keep a group busy."""
         if not self.files.exists(group):
             return True
+        try:
+            self.files.rmdir(group)  # the usual case: a group without children
+            return True
+        except RuntimeFailure:
+            pass
         try:
             for member in self._tree(group):
                 self.files.rmdir(member)

@@ -23,7 +23,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import init
+from . import identity, init
 from . import sys as s
 from . import terminal
 from .errors import RuntimeFailure
@@ -78,6 +78,89 @@ def launch(sys: s.Syscalls, enter_pid_namespace: Callable[[], None] | None,
         if tty_child is not None:
             tty_child.close()
     return _finish(pid, add_to_cgroup, go_w, err_r, tty_parent)
+
+
+class SpareGone(RuntimeFailure):
+    """The spare could not be handed its spec (it died): spawn instead."""
+
+
+class Spare:
+    """A container's PID 1 forked ahead of need: PID 1 of a new PID namespace
+    (the only namespace it has yet), waiting for the spec of the container
+    it becomes, so that a start does not wait for a fork. ``use`` it once,
+    or ``discard`` it; the caller reaps it like any child."""
+
+    def __init__(self, sys: s.Syscalls, proc: str = "/proc") -> None:
+        self.sys = sys
+        go_r, self.go_w = os.pipe()
+        self.err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        self.orders, orders_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.tty, tty_child = socket.socketpair()
+        try:
+            self.pid = _fork(sys, lambda: sys.unshare(s.CLONE_NEWPID), proc)
+            if self.pid == 0:  # pragma: no cover - runs in the child
+                _spare_child(sys, orders_child, go_r, err_w, tty_child)
+        except BaseException:
+            self._close()
+            raise
+        finally:
+            for fd in (go_r, err_w):
+                os.close(fd)
+            orders_child.close()
+            tty_child.close()
+
+    def use(self, spec: Spec, stdio: tuple[int, int, int] | None,
+            add_to_cgroup: Callable[[int], None]) -> Launched:
+        """Hand ``spec`` over; then as ``spawn``. SpareGone if it died."""
+        try:
+            socket.send_fds(self.orders, [json.dumps(spec.to_json()).encode()], list(stdio or ()))
+        except OSError as exc:
+            self._close()
+            reap(self.pid)
+            raise SpareGone(f"the spare process {self.pid} is gone: {exc}") from None
+        go_w, err_r, tty = self.go_w, self.err_r, self.tty if spec.tty else None
+        self.go_w = self.err_r = -1
+        if tty is not None:
+            self.tty = None  # _finish closes it
+        self._close()
+        return _finish(self.pid, add_to_cgroup, go_w, err_r, tty)
+
+    def discard(self) -> None:
+        """Let it go: it exits when its orders channel closes (not reaped here)."""
+        self._close()
+
+    def _close(self) -> None:
+        for fd in (self.go_w, self.err_r):
+            if fd >= 0:
+                os.close(fd)
+        self.go_w = self.err_r = -1
+        for channel in (self.orders, self.tty):
+            if channel is not None:
+                channel.close()
+        self.tty = None
+
+
+def _spare_child(sys: s.Syscalls, orders: socket.socket, go_r: int, err_w: int,
+                 tty: socket.socket) -> None:  # pragma: no cover - runs in the child
+    try:
+        signal.set_wakeup_fd(-1)  # the parent's signal handling is not ours
+        for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, signal.SIG_DFL)
+        identity.close_fds(keep=(orders.fileno(), go_r, err_w, tty.fileno()))
+        message, fds, _, _ = socket.recv_fds(orders, 1 << 20, 3)
+        if not message:
+            os._exit(0)  # discarded
+        orders.close()
+        spec = Spec.from_json(json.loads(message))
+        if not spec.tty:
+            tty.close()
+        init.run(sys, spec, tuple(fds) if fds else None, go_r, err_w, tty if spec.tty else None)
+    except BaseException as exc:  # noqa: BLE001 - init.run reports its own; this is what precedes it
+        try:
+            os.write(err_w, json.dumps({"error": f"the spare process failed: {exc}"}).encode())
+        finally:
+            os._exit(127)
+    os._exit(127)
 
 
 def _fork(sys: s.Syscalls, enter_pid_namespace: Callable[[], None] | None, proc: str) -> int:

@@ -11,6 +11,8 @@ Standard library only.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import itertools
 import json
 import os
@@ -32,27 +34,27 @@ class StateStore:
     def write(self, kind: str, key: str, record: dict, durable: bool = True) -> None:
         """Replace the record atomically."""
         path = self._path(kind, key)
-        data = json.dumps(record, indent=1, sort_keys=True).encode()
-        temp = path.parent / f".{key}.{os.getpid()}.{next(_temporaries)}.tmp"
+        temp = _temporary(path, record)
         try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
             os.replace(temp, path)
         except BaseException:
-            try:
-                os.unlink(temp)
-            except FileNotFoundError:
-                pass
+            temp.unlink(missing_ok=True)
             raise
         if durable:
             _fsync_dir(path.parent)
+
+    @contextlib.contextmanager
+    def locked(self, kind: str) -> Iterator[None]:
+        """An exclusive lock over the records of ``kind``, between processes
+        too (flock), for read-check-write sequences such as claiming a name."""
+        directory = self.root / kind
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def read(self, kind: str, key: str) -> dict | None:
         try:
@@ -93,6 +95,26 @@ class StateStore:
             path.unlink(missing_ok=True)
             removed.append(path)
         return removed
+
+
+def _temporary(path: Path, record: dict) -> Path:
+    """``record`` written and fsynced to a new temporary file beside ``path``."""
+    data = json.dumps(record, indent=1, sort_keys=True).encode()
+    temp = path.parent / f".{path.stem}.{os.getpid()}.{next(_temporaries)}.tmp"
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return temp
 
 
 def _fsync_dir(directory: Path) -> None:
