@@ -64,6 +64,19 @@ class ContainerService:
 
     # -- lookup ---------------------------------------------------------------
     def _find(self, ref: str) -> dict:
+        """The container's record, with the runtime facts of its last start
+        (the supervisor's ``runs`` record: pid, pid_start_time, started_at)."""
+        return self._with_run(self._lookup(ref))
+
+    def _with_run(self, record: dict) -> dict:
+        record.update(self.store.read("runs", record["id"]) or {})
+        return record
+
+    def _records(self) -> dict[str, dict]:
+        """Every container's record, with its runtime facts (as ``_find``)."""
+        return {cid: self._with_run(record) for cid, record in self.store.records("containers")}
+
+    def _lookup(self, ref: str) -> dict:
         """As docker looks a container up: full id, name, then unique id prefix."""
         record = self.store.read("containers", ref) if len(ref) == 64 else None
         if record:
@@ -118,6 +131,9 @@ class ContainerService:
             "created": time.time(), "config": config, "host_config": host,
             "image_config": image_config, "hostname": hostname, "pid": 0,
             "restart_count": 0, "log_path": str(directory / f"{cid}-json.log"),
+            # named at create, as docker does: the same volumes on every start
+            "anonymous_volumes": {m["Target"]: secrets.token_hex(32) for m in host.get("Mounts") or []
+                                  if m.get("Type", "volume") == "volume" and not m.get("Source")},
         }
         try:
             self._write_etc(directory, hostname, config, host)
@@ -175,7 +191,6 @@ class ContainerService:
             return  # docker: starting a running container is a no-op (304)
         lifecycle.check("start", state, record["name"])
         spec = self._spec(record)
-        self.store.delete("exits", record["id"], durable=False)
         self.cgroups.destroy(record["id"])
         self.cgroups.create(record["id"])
         try:
@@ -191,9 +206,6 @@ class ContainerService:
         if "error" in reply:
             self.cgroups.destroy(record["id"])
             raise InvalidRequest(f"failed to create task for container: {reply['error']}")
-        record.update(pid=reply["pid"], pid_start_time=reply["start_time"], started_at=time.time(),
-                      finished_at=None, exit_code=None)
-        self.store.write("containers", record["id"], record, durable=False)  # runtime facts
 
     def _read_image_file(self, record: dict):
         layers = self.images.layers(record["image"])
@@ -277,8 +289,7 @@ class ContainerService:
                 mounts.append(runtime_spec.Mount(mount["Target"], "bind", mount["Source"],
                                                  bool(mount.get("ReadOnly")), propagation))
             elif kind == "volume":
-                name = mount.get("Source") or record.setdefault("anonymous_volumes", {}).setdefault(
-                    mount["Target"], secrets.token_hex(32))
+                name = mount.get("Source") or record["anonymous_volumes"][mount["Target"]]
                 nocopy = bool((mount.get("VolumeOptions") or {}).get("NoCopy"))
                 mounts.append(self._volume(name, mount["Target"], bool(mount.get("ReadOnly")), nocopy))
             else:
@@ -419,6 +430,7 @@ class ContainerService:
         self.cgroups.destroy(record["id"])
         shutil.rmtree(self._dir(record["id"]), ignore_errors=True)
         self.store.delete("exits", record["id"])
+        self.store.delete("runs", record["id"])
         self.store.delete("containers", record["id"])
         self._release_name(record)
         if volumes and self.volumes is not None:  # `rm -v`: the anonymous volumes go too
@@ -428,7 +440,7 @@ class ContainerService:
     # -- reading ----------------------------------------------------------------------
     def list(self, all: bool = False) -> list[dict]:
         out = []
-        for _, record in self.store.records("containers"):
+        for record in self._records().values():
             state = self.state(record)
             if all or state in (lifecycle.RUNNING, lifecycle.PAUSED):
                 out.append(self._summary(record, state))
@@ -444,7 +456,7 @@ class ContainerService:
     def volume_users(self, name: str) -> list[str]:
         """Containers whose mounts name the volume (the volume service's in_use)."""
         users = []
-        for cid, record in self.store.records("containers"):
+        for cid, record in self._records().items():
             host = record["host_config"]
             names = [b.split(":")[0] for b in host.get("Binds") or []]
             names += [m.get("Source") for m in host.get("Mounts") or [] if m.get("Type") == "volume"]
@@ -458,7 +470,7 @@ class ContainerService:
         directories without a record, cgroups of no running container).
         Returns what was removed, for the log."""
         removed = [str(p) for p in self.store.sweep_temporaries()]
-        records = dict(self.store.records("containers"))
+        records = self._records()
         for cid, record in sorted(records.items(), key=lambda item: item[1]["created"]):
             try:  # a crash between a create's record and its name claim
                 self._claim_name(record["name"], cid)
@@ -468,9 +480,14 @@ class ContainerService:
                 removed.append(f"container {cid} (its name is another's)")
         for name in self.store.keys("names"):
             entry = self.store.read("names", name)
-            if entry and entry["id"] not in records:
+            if not entry or entry["id"] not in records:
                 self.store.delete("names", name)
                 removed.append(f"name {name}")
+        for kind in ("runs", "exits"):
+            for cid in self.store.keys(kind):
+                if cid not in records:
+                    self.store.delete(kind, cid)
+                    removed.append(f"{kind} record {cid}")
         for directory in sorted((self.root / "containers").glob("*/")):
             if directory.name not in records:
                 shutil.rmtree(directory, ignore_errors=True)

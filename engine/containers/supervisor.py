@@ -7,8 +7,9 @@ beside dockerd, but one for all containers).
 
 Protocol: JSON lines on ``RUN/supervisor.sock``; ``{"op": "start", "spec":
 {...}, "log": PATH}`` -> ``{"pid": N}`` or ``{"error": "..."}``; ``{"op":
-"ping"}``; ``{"op": "shutdown"}`` (only when no container runs). Exit codes go
-to the state store (``exits/<id>``), atomically. Single-threaded: a
+"ping"}``; ``{"op": "shutdown"}`` (only when no container runs). It owns the
+runtime records of the state store: ``runs/<id>`` (pid, its start time,
+started_at) before it answers a start, ``exits/<id>`` once it reaped one. Single-threaded: a
 selectors loop, SIGCHLD through a wakeup pipe, so forking is safe.
 
 Imports the runtime, the state store and the log writer only (it must stay
@@ -69,6 +70,7 @@ class Supervisor:
 
     def _start(self, request: dict) -> dict:
         spec = Spec.from_json(request["spec"])
+        self.store.delete("exits", spec.id)  # of the last run
         if spec.tty:  # a terminal of the container's devpts; its output is "stdout"
             stdio, child_ends = None, []
         else:
@@ -95,6 +97,8 @@ class Supervisor:
             self.selector.register(fd, selectors.EVENT_READ, ("log", stream))
         self.open_pipes[spec.id] = {fd for fd, _ in streams}
         self.children[launched.pid] = spec.id
+        self.store.write("runs", spec.id, {"pid": launched.pid, "pid_start_time": started["time"],
+                                           "started_at": time.time()})
         return {"pid": launched.pid, "start_time": started["time"]}
 
     def _launch(self, spec: Spec, stdio, add_to_cgroup) -> process.Launched:
@@ -162,7 +166,7 @@ class Supervisor:
             oom = bool(self.cgroups and self.cgroups.oom_killed(container)) if code == 137 else False
             self.store.write("exits", container, {
                 "pid": pid, "exit_code": code, "oom_killed": oom,
-                "finished_at": time.time()}, durable=False)
+                "finished_at": time.time()})
 
     def _drain(self, container: str) -> None:
         for fd in sorted(self.open_pipes.pop(container, ())):

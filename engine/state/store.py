@@ -1,9 +1,11 @@
 """The only writer under the state root: one JSON document per object,
 written atomically (temp file, fsync, rename), so a crash, of the process or
 of the machine, leaves either the old or the new record, never half of one.
-A ``durable`` write also fsyncs the directory, so the new record survives a
-power loss; runtime facts (a pid, an exit code) skip that: they mean nothing
-after a reboot, and they are on the path of every start and wait.
+Records of the ``VOLATILE`` kinds are runtime facts (a pid, an exit code,
+the names index that reconcile can rebuild): they mean nothing after a
+reboot and are on the path of every start and wait, so they are written
+atomically but without fsync, and one a power loss left unreadable reads as
+absent. All others are fsynced, file and directory, before a write returns.
 
 Layout: ``ROOT/<kind>/<id>.json`` (kinds: containers, images, volumes,
 networks, ...). The root is a parameter (STYLE habit 2): tests use tmp_path.
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Iterator
 
 _temporaries = itertools.count()
+VOLATILE = frozenset({"runs", "exits", "names"})
 
 
 class StateStore:
@@ -31,10 +34,11 @@ class StateStore:
             raise ValueError(f"invalid record key {key!r}")
         return self.root / kind / f"{key}.json"
 
-    def write(self, kind: str, key: str, record: dict, durable: bool = True) -> None:
+    def write(self, kind: str, key: str, record: dict) -> None:
         """Replace the record atomically."""
         path = self._path(kind, key)
-        temp = _temporary(path, record)
+        durable = kind not in VOLATILE
+        temp = _temporary(path, record, durable)
         try:
             os.replace(temp, path)
         except BaseException:
@@ -58,17 +62,23 @@ class StateStore:
 
     def read(self, kind: str, key: str) -> dict | None:
         try:
-            return json.loads(self._path(kind, key).read_bytes())
+            data = self._path(kind, key).read_bytes()
         except FileNotFoundError:
             return None
+        try:
+            return json.loads(data)
+        except ValueError:
+            if kind in VOLATILE:
+                return None
+            raise
 
-    def delete(self, kind: str, key: str, durable: bool = True) -> bool:
+    def delete(self, kind: str, key: str) -> bool:
         path = self._path(kind, key)
         try:
             path.unlink()
         except FileNotFoundError:
             return False
-        if durable:
+        if kind not in VOLATILE:
             _fsync_dir(path.parent)
         return True
 
@@ -97,8 +107,8 @@ class StateStore:
         return removed
 
 
-def _temporary(path: Path, record: dict) -> Path:
-    """``record`` written and fsynced to a new temporary file beside ``path``."""
+def _temporary(path: Path, record: dict, sync: bool) -> Path:
+    """``record`` written (and fsynced) to a new temporary file beside ``path``."""
     data = json.dumps(record, indent=1, sort_keys=True).encode()
     temp = path.parent / f".{path.stem}.{os.getpid()}.{next(_temporaries)}.tmp"
     try:
@@ -109,8 +119,9 @@ def _temporary(path: Path, record: dict) -> Path:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
     except BaseException:
         temp.unlink(missing_ok=True)
         raise

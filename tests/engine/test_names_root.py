@@ -1,5 +1,6 @@
 """Container names: unique, looked up like docker's, kept in an index that
-a crash cannot leave wrong for long (reconcile repairs it)."""
+a crash cannot leave wrong for long (reconcile repairs it, and sweeps the
+runtime records of containers that are gone)."""
 from __future__ import annotations
 
 import pytest
@@ -58,8 +59,12 @@ def test_reconcile_repairs_the_names_index(engine):
     half = dict(engine.store.read("containers", twin), id="f" * 64, created=1e12)
     engine.store.write("containers", half["id"], half)  # a second record claiming "twin"
     engine.store.write("names", "stale", {"id": "e" * 64})
+    engine.store.write("runs", "d" * 64, {"pid": 1})
+    engine.store.write("exits", "d" * 64, {"pid": 1, "exit_code": 0})
     removed = engine.reconcile()
     assert f"container {'f' * 64} (its name is another's)" in removed and "name stale" in removed
+    assert f"runs record {'d' * 64}" in removed and f"exits record {'d' * 64}" in removed
+    assert engine.store.keys("runs") == engine.store.keys("exits") == []
     assert engine.inspect("lost")["Id"] == lost_claim
     assert engine.inspect("twin")["Id"] == twin and engine.inspect("kept")["Id"] == kept
     assert sorted(engine.store.keys("names")) == ["kept", "lost", "twin"]

@@ -20,7 +20,7 @@ def _spares(engine) -> list[int]:
     and are no container's PID 1."""
     sup = supervisor.request(engine.run, {"op": "ping"})["pid"]
     own = os.stat(f"/proc/{sup}/ns/pid").st_ino
-    pids = {c["pid"] for _, c in engine.store.records("containers") if c.get("pid")}
+    pids = {engine.inspect(c["Id"])["State"]["Pid"] for c in engine.list(all=True)}
     found = []
     for child in process.children_of(sup):
         try:

@@ -45,15 +45,26 @@ def test_a_failed_write_keeps_the_old_record_and_leaves_no_temporary(store, monk
     assert os.listdir(store.root / "containers") == ["a.json"]
 
 
-def test_only_durable_writes_and_deletes_sync_the_directory(store, monkeypatch):
-    synced = []
+def test_only_durable_kinds_are_synced(store, monkeypatch):
+    synced, files = [], []
     monkeypatch.setattr(store_module, "_fsync_dir", synced.append)
-    store.write("exits", "a", {"code": 0}, durable=False)
-    store.delete("exits", "a", durable=False)
-    assert synced == []
+    real_fsync = os.fsync
+    monkeypatch.setattr(store_module.os, "fsync", lambda fd: files.append(fd) or real_fsync(fd))
+    store.write("exits", "a", {"code": 0})
+    store.delete("exits", "a")
+    assert synced == [] and files == []
     store.write("containers", "a", {})
     store.delete("containers", "a")
-    assert synced == [store.root / "containers"] * 2
+    assert synced == [store.root / "containers"] * 2 and len(files) == 1
+
+
+def test_an_unreadable_volatile_record_reads_as_absent_a_durable_one_raises(store):
+    for kind in ("exits", "containers"):
+        (store.root / kind).mkdir(parents=True)
+        (store.root / kind / "torn.json").write_bytes(b"")  # what a power loss may leave
+    assert store.read("exits", "torn") is None
+    with pytest.raises(ValueError):
+        store.read("containers", "torn")
 
 
 def test_concurrent_writers_of_one_key_never_collide(store):
@@ -62,7 +73,7 @@ def test_concurrent_writers_of_one_key_never_collide(store):
     def writer(n):
         try:
             for i in range(50):
-                store.write("containers", "same", {"writer": n, "i": i}, durable=False)
+                store.write("containers", "same", {"writer": n, "i": i})
         except Exception as exc:  # noqa: BLE001 - collected for the assertion
             errors.append(exc)
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
