@@ -11,6 +11,7 @@ driver (STYLE habit 11).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import secrets
@@ -20,6 +21,7 @@ import time
 from pathlib import Path
 
 from engine.runtime import process, spec as runtime_spec
+from engine.runtime.errors import RuntimeFailure
 from engine.state.store import StateStore
 
 from . import config as merge, lifecycle, logs, security, supervisor, views
@@ -137,9 +139,12 @@ class ContainerService:
         }
         try:
             self._write_etc(directory, hostname, config, host)
+            self._prepare(record)  # first: it builds while we write the record
             self.store.write("containers", cid, record)
             self._claim_name(name, cid)
         except BaseException:
+            self._discard(record)
+            self._release_name(record)
             self.store.delete("containers", cid)
             shutil.rmtree(directory, ignore_errors=True)
             raise
@@ -184,28 +189,42 @@ class ContainerService:
         (directory / "resolv.conf").write_text(text)
 
     # -- start ----------------------------------------------------------------------
+    def _prepare(self, record: dict) -> None:
+        """Have the supervisor build the container's PID 1 now (cgroups,
+        namespaces, root filesystem) while the caller goes on; start then
+        only lets it exec. Not the create's failure if it fails: start
+        prepares again and reports it."""
+        try:
+            supervisor.call(self.root, self.run, self._start_request(record, "prepare"),
+                            self.cgroups.parent)
+        except (RuntimeFailure, OSError):
+            pass
+
+    def _start_request(self, record: dict, op: str) -> dict:
+        host = record["host_config"]
+        log_config = (host.get("LogConfig") or {}).get("Config") or {}
+        return {"op": op, "spec": self._spec(record).to_json(), "log": record["log_path"],
+                "limits": dataclasses.asdict(self._limits(host)),
+                "log_options": {"max_size": log_config.get("max-size"),
+                                "max_file": log_config.get("max-file", 1)}}
+
     def start(self, ref: str) -> None:
         record = self._find(ref)
         state = self.state(record)
         if state == lifecycle.RUNNING:
             return  # docker: starting a running container is a no-op (304)
         lifecycle.check("start", state, record["name"])
-        spec = self._spec(record)
-        self.cgroups.destroy(record["id"])
-        self.cgroups.create(record["id"])
-        try:
-            self.cgroups.apply(record["id"], self._limits(record["host_config"]))
-            log_config = (record["host_config"].get("LogConfig") or {}).get("Config") or {}
-            reply = supervisor.call(self.root, self.run, {
-                "op": "start", "spec": spec.to_json(), "log": record["log_path"],
-                "log_options": {"max_size": log_config.get("max-size"),
-                                "max_file": log_config.get("max-file", 1)}}, self.cgroups.parent)
-        except BaseException:
-            self.cgroups.destroy(record["id"])
-            raise
+        reply = supervisor.call(self.root, self.run, self._start_request(record, "start"),
+                                self.cgroups.parent)
         if "error" in reply:
-            self.cgroups.destroy(record["id"])
             raise InvalidRequest(f"failed to create task for container: {reply['error']}")
+
+    def _discard(self, record: dict) -> None:
+        """Let a prepared PID 1 go (no supervisor: none is prepared)."""
+        try:
+            supervisor.request(self.run, {"op": "discard", "id": record["id"]}, timeout=10)
+        except (FileNotFoundError, ConnectionRefusedError):
+            pass
 
     def _read_image_file(self, record: dict):
         layers = self.images.layers(record["image"])
@@ -427,6 +446,8 @@ class ContainerService:
             self._wait_exit(record, 10)
             state = self.state(record)
         lifecycle.check("remove", state, record["name"])
+        if state == lifecycle.CREATED:
+            self._discard(record)
         self.cgroups.destroy(record["id"])
         shutil.rmtree(self._dir(record["id"]), ignore_errors=True)
         self.store.delete("exits", record["id"])

@@ -1,16 +1,26 @@
 """The supervisor: one small process that starts every container, stays
 their parent (child subreaper), records their exit codes and writes their
-logs. Between requests it forks the next container's PID 1 ahead of need
-(``process.Spare``), so a start does not wait for a fork. It outlives the commands and the API daemon that talk to it, so
+logs. It outlives the commands and the API daemon that talk to it, so
 containers never depend on the process that started them (like containerd
 beside dockerd, but one for all containers).
 
-Protocol: JSON lines on ``RUN/supervisor.sock``; ``{"op": "start", "spec":
-{...}, "log": PATH}`` -> ``{"pid": N}`` or ``{"error": "..."}``; ``{"op":
-"ping"}``; ``{"op": "shutdown"}`` (only when no container runs). It owns the
-runtime records of the state store: ``runs/<id>`` (pid, its start time,
-started_at) before it answers a start, ``exits/<id>`` once it reaped one. Single-threaded: a
-selectors loop, SIGCHLD through a wakeup pipe, so forking is safe.
+A container's PID 1 is made in two steps, as ``runc create`` and ``runc
+start`` do: at create it is forked and builds the container around itself
+(namespaces, cgroups, root filesystem) while the caller goes on, then waits;
+start only lets it exec. Between requests the supervisor forks the next
+PID 1 ahead of need (``process.Spare``), so neither step waits for a fork.
+
+Protocol: JSON lines on ``RUN/supervisor.sock``:
+``{"op": "prepare", "spec": {...}}`` -> ``{"ok": true}``;
+``{"op": "start", "spec": {...}, "log": PATH, "log_options": {...}}`` ->
+``{"pid": N, "start_time": T}`` (prepares first if the container was not
+prepared with this very spec); ``{"op": "discard", "id": ID}`` (a prepared
+container is removed); ``{"op": "ping"}``; ``{"op": "shutdown"}`` (only
+when no container runs). Errors: ``{"error": "..."}``. It owns the runtime
+records of the state store: ``runs/<id>`` (pid, its start time, started_at)
+before it answers a start, ``exits/<id>`` once it reaped one.
+Single-threaded: a selectors loop, SIGCHLD through a wakeup pipe, so
+forking is safe.
 
 Imports the runtime, the state store and the log writer only (it must stay
 small: its memory is the engine's per-container cost).
@@ -27,9 +37,11 @@ import signal
 import socket
 import sys as pysys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.runtime import process
+from engine.runtime.cgroups import Limits
 from engine.runtime import sys as s
 from engine.runtime.errors import RuntimeFailure
 from engine.runtime.spec import Spec
@@ -39,6 +51,24 @@ from .logs import LogWriter
 
 SOCKET = "supervisor.sock"
 LOCK = "supervisor.lock"
+
+
+@dataclass
+class _Prepared:
+    """A container's PID 1 between create and start: set up, waiting to exec."""
+    pending: process.Pending
+    spec: str  # the spec it was made from, as canonical JSON
+    streams: list[tuple[int, str]]  # read ends of its stdout and stderr (none with a tty)
+    start_time: int | None
+    dead: bool = False  # it failed during set-up (its error waits in the pipe)
+
+    def cancel(self) -> None:
+        if self.dead:
+            self.pending.abandon()
+        else:
+            self.pending.cancel()
+        for fd, _ in self.streams:
+            os.close(fd)
 
 
 class Supervisor:
@@ -53,14 +83,22 @@ class Supervisor:
         self.open_pipes: dict[str, set[int]] = {}
         self.stopping = False
         self.spare: process.Spare | None = None  # the next container's PID 1, forked ahead
+        self.prepared: dict[str, _Prepared] = {}  # container id -> its PID 1, before start
+        self.prepared_pids: dict[int, str] = {}
+        self.after: list = []  # work that follows the answer to the current request
 
     # -- requests ---------------------------------------------------------------
     def handle(self, request: dict) -> dict:
         op = request.get("op")
         if op == "ping":
             return {"ok": True, "pid": os.getpid()}
+        if op == "prepare":  # answered at once: the caller goes on while it is made
+            self.after.append(lambda: self._prepare_quietly(request))
+            return {"ok": True}
         if op == "start":
             return self._start(request)
+        if op == "discard":
+            return {"ok": True, "discarded": self._discard(request["id"])}
         if op == "shutdown":
             if self.children:
                 return {"error": f"{len(self.children)} containers are still running"}
@@ -68,28 +106,113 @@ class Supervisor:
             return {"ok": True}
         return {"error": f"unknown request {op!r}"}
 
-    def _start(self, request: dict) -> dict:
-        spec = Spec.from_json(request["spec"])
-        self.store.delete("exits", spec.id)  # of the last run
+    def _prepare_quietly(self, request: dict) -> None:
+        try:
+            self._prepare(Spec.from_json(request["spec"]), _canonical(request["spec"]),
+                          request.get("limits") or {})
+        except Exception as exc:  # noqa: BLE001 - start prepares again and reports it
+            print(f"supervisor: preparing {request['spec'].get('id')}: {exc}", file=pysys.stderr,
+                  flush=True)
+
+    def _prepare(self, spec: Spec, canonical: str, limits: dict) -> _Prepared:
+        """Fork (or take the spare as) the container's PID 1, which builds the
+        container around itself and waits for start; meanwhile make its
+        cgroups (on another core)."""
+        self._discard(spec.id)
         if spec.tty:  # a terminal of the container's devpts; its output is "stdout"
-            stdio, child_ends = None, []
+            stdio, child_ends, streams = None, [], []
         else:
             out_r, out_w = os.pipe()
             err_r, err_w = os.pipe()
             null = os.open(os.devnull, os.O_RDONLY)
             stdio, child_ends = (null, out_w, err_w), [out_w, err_w, null]
+            streams = [(out_r, "stdout"), (err_r, "stderr")]
         started: dict = {}
+        # The PID 1 opens the parent groups at once: the first container of
+        # a parent makes them before it starts, all others in parallel.
+        early = any(not os.path.isdir(os.path.dirname(os.path.dirname(path)))
+                    for path in spec.cgroup_tasks)
         try:
-            launched = self._launch(spec, stdio, self._cgroup_adder(spec, started))
-        except RuntimeFailure as exc:
-            if stdio is not None:
-                os.close(out_r)
-                os.close(err_r)
-            return {"error": str(exc)}
+            if early:
+                self._fresh_cgroups(spec, limits)
+            pending = self._pending(spec, stdio, lambda pid: started.update(time=process.start_time(pid)))
+        except BaseException:
+            for fd, _ in streams:
+                os.close(fd)
+            raise
         finally:
             for fd in child_ends:
                 os.close(fd)
-        streams = [(launched.master_fd, "stdout")] if spec.tty else [(out_r, "stdout"), (err_r, "stderr")]
+        prepared = _Prepared(pending, canonical, streams, started["time"])
+        try:
+            if not early:
+                self._fresh_cgroups(spec, limits)
+        except BaseException:
+            prepared.cancel()
+            raise
+        self.prepared[spec.id] = prepared
+        self.prepared_pids[pending.pid] = spec.id
+        return prepared
+
+    def _fresh_cgroups(self, spec: Spec, limits: dict) -> None:
+        if self.cgroups is None or not spec.cgroup:
+            return
+        self.cgroups.destroy(spec.cgroup)  # of the last run
+        self.cgroups.create(spec.cgroup)
+        try:
+            self.cgroups.apply(spec.cgroup, Limits(**limits))
+        except BaseException:
+            self.cgroups.destroy(spec.cgroup)
+            raise
+
+    def _pending(self, spec: Spec, stdio, add_to_cgroup) -> process.Pending:
+        spare, self.spare = self.spare, None
+        if spare is not None and "pid" in spec.namespaces:
+            try:
+                return spare.hand(spec, stdio, add_to_cgroup)
+            except process.SpareGone:
+                pass
+        elif spare is not None:
+            spare.discard()
+        return process.prepare(self.sys, spec, stdio, add_to_cgroup)
+
+    def _discard(self, container: str) -> bool:
+        """Kill a prepared PID 1 and remove the cgroups made for it."""
+        prepared = self.prepared.pop(container, None)
+        if prepared is None:
+            return False
+        self.prepared_pids.pop(prepared.pending.pid, None)
+        prepared.cancel()
+        if self.cgroups is not None:
+            self.cgroups.destroy(container)
+        return True
+
+    def _start(self, request: dict) -> dict:
+        """Let the prepared PID 1 exec (preparing it first if there is none,
+        or if it was made from another spec)."""
+        spec = Spec.from_json(request["spec"])
+        canonical = _canonical(request["spec"])
+        limits = request.get("limits") or {}
+        try:
+            prepared = self.prepared.get(spec.id)
+            if prepared is None or prepared.spec != canonical:
+                prepared = self._prepare(spec, canonical, limits)
+            elif self.cgroups is not None and spec.cgroup and not self.cgroups.exists(spec.cgroup):
+                self._fresh_cgroups(spec, limits)  # removed meanwhile (a reconcile)
+        except RuntimeFailure as exc:
+            return {"error": str(exc)}
+        del self.prepared[spec.id]
+        self.prepared_pids.pop(prepared.pending.pid, None)
+        self.store.delete("exits", spec.id)  # of the last run
+        try:
+            launched = prepared.pending.go(self._cgroup_adder(spec))
+        except RuntimeFailure as exc:
+            if self.cgroups is not None and spec.cgroup:
+                self.cgroups.destroy(spec.cgroup)
+            for fd, _ in prepared.streams:
+                os.close(fd)
+            return {"error": str(exc)}
+        streams = [(launched.master_fd, "stdout")] if spec.tty else prepared.streams
         writer = LogWriter(Path(request["log"]), **request.get("log_options", {}))
         for fd, stream in streams:
             os.set_blocking(fd, False)
@@ -97,34 +220,21 @@ class Supervisor:
             self.selector.register(fd, selectors.EVENT_READ, ("log", stream))
         self.open_pipes[spec.id] = {fd for fd, _ in streams}
         self.children[launched.pid] = spec.id
-        self.store.write("runs", spec.id, {"pid": launched.pid, "pid_start_time": started["time"],
+        self.store.write("runs", spec.id, {"pid": launched.pid, "pid_start_time": prepared.start_time,
                                            "started_at": time.time()})
-        return {"pid": launched.pid, "start_time": started["time"]}
-
-    def _launch(self, spec: Spec, stdio, add_to_cgroup) -> process.Launched:
-        spare, self.spare = self.spare, None
-        if spare is not None and "pid" in spec.namespaces:
-            try:
-                return spare.use(spec, stdio, add_to_cgroup)
-            except process.SpareGone:
-                pass
-        elif spare is not None:
-            spare.discard()
-        return process.spawn(self.sys, spec, stdio, add_to_cgroup)
+        return {"pid": launched.pid, "start_time": prepared.start_time}
 
     def _fork_spare(self) -> None:
-        """Between requests, so that no start waits for it."""
+        """Between requests, so that no create or start waits for it."""
         if self.spare is None and not self.stopping:
             try:
                 self.spare = process.Spare(self.sys)
             except (OSError, RuntimeFailure) as exc:  # starts then fork as they need to
                 print(f"supervisor: cannot fork a spare process: {exc}", file=pysys.stderr, flush=True)
 
-    def _cgroup_adder(self, spec: Spec, started: dict):
+    def _cgroup_adder(self, spec: Spec):
+        """cgroup v2: we put the process in its group; on v1 it moves itself."""
         def add(pid: int) -> None:
-            # Read while the process surely lives (it waits for our go-ahead):
-            # a container may exit before spawn returns.
-            started["time"] = process.start_time(pid)
             if self.cgroups is not None and spec.cgroup and not spec.cgroup_tasks:
                 self.cgroups.add(spec.cgroup, pid)
         return add
@@ -158,7 +268,10 @@ class Supervisor:
                 return
             container = self.children.pop(pid, None)
             if container is None:
-                continue  # an orphan of a container, adopted by us as subreaper
+                failed = self.prepared_pids.pop(pid, None)
+                if failed is not None:  # died setting up: start reports why
+                    self.prepared[failed].dead = True
+                continue  # or an orphan of a container, adopted by us as subreaper
             self._drain(container)
             code = os.waitstatus_to_exitcode(status)
             if code < 0:  # killed by a signal: docker reports 128 + signal
@@ -204,6 +317,8 @@ class Supervisor:
             self.spare.discard()
             process.reap(self.spare.pid)
             self.spare = None
+        for container in list(self.prepared):
+            self._discard(container)
 
     def _serve_one(self, listener: socket.socket) -> None:
         connection, _ = listener.accept()
@@ -217,6 +332,12 @@ class Supervisor:
             except Exception as exc:  # noqa: BLE001 - a bad request must not stop us
                 reply = {"error": f"{type(exc).__name__}: {exc}"}
             connection.sendall(json.dumps(reply).encode() + b"\n")
+        while self.after:
+            self.after.pop(0)()
+
+
+def _canonical(spec: dict) -> str:
+    return json.dumps(spec, sort_keys=True)
 
 
 def request(run: Path, message: dict, timeout: float = 30) -> dict:

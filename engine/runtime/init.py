@@ -1,8 +1,9 @@
 """The container's PID 1 before exec (child side), forked by
-``process.spawn`` into its new PID namespace: join its cgroups (v1), enter
-its other namespaces, become session leader, wire stdio, hostname, root
-filesystem, sysctls, limits, wait for the go-ahead, then user and groups,
-capabilities, no_new_privs, seccomp, and exec.
+``process.prepare`` into its new PID namespace: enter its other namespaces,
+become session leader, wire stdio, hostname, root filesystem, sysctls,
+limits, then wait for the go-ahead (start; the parent makes the cgroups
+meanwhile), join the cgroups (v1; on v2 the parent has put us there),
+then user and groups, capabilities, no_new_privs, seccomp, and exec.
 
 Any failure is written as JSON to the error pipe and the process exits 127;
 the parent turns it into an error. Must never return.
@@ -31,23 +32,28 @@ def run(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int] | None, go_r: i
     """With ``tty_channel`` the process gets a terminal of the container's own
     devpts (its master goes to the engine through the channel); else ``stdio``."""
     try:
-        for path in spec.cgroup_tasks:  # join our cgroups first, so all we do is charged there
-            with open(path, "w") as handle:
-                handle.write("0")
         _enter_namespaces(sys, spec)
         os.setsid()
         if stdio is not None:
             for target, fd in enumerate(stdio):
                 os.dup2(fd, target)
         identity.close_fds(keep=(err_w, go_r) + ((tty_channel.fileno(),) if tty_channel else ()))
+        groups = _cgroup_parents(spec)  # before pivot_root hides the host's cgroupfs
         _prepare(sys, spec)
         if tty_channel is not None:
             for target, fd in enumerate(terminal.open_in_container(tty_channel)):
                 os.dup2(fd, target)
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the session's controlling terminal
-        if os.read(go_r, 1) != b"1":  # the parent has put us in our cgroups
+        if os.read(go_r, 1) != b"1":  # start: our cgroups exist (v2: the parent put us there)
             os._exit(1)
         os.close(go_r)
+        for parent, task_file in groups:  # v1: move ourselves (see Spec.cgroup_tasks)
+            fd = os.open(task_file, os.O_WRONLY | os.O_CLOEXEC, dir_fd=parent)
+            try:
+                os.write(fd, b"0")
+            finally:
+                os.close(fd)
+            os.close(parent)
         if "cgroup" in spec.namespaces:  # our cgroup becomes the namespace's root
             sys.unshare(s.CLONE_NEWCGROUP)
         identity.apply(sys, identity.Identity(
@@ -59,6 +65,16 @@ def run(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int] | None, go_r: i
             os.write(err_w, json.dumps({"error": str(exc) or type(exc).__name__}).encode())
         finally:
             os._exit(127)
+
+
+def _cgroup_parents(spec: Spec) -> list[tuple[int, str]]:
+    """(fd of the parent group, "NAME/tasks") for each v1 hierarchy."""
+    found = []
+    for path in spec.cgroup_tasks:
+        group = os.path.dirname(path)
+        fd = os.open(os.path.dirname(group), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        found.append((fd, os.path.join(os.path.basename(group), os.path.basename(path))))
+    return found
 
 
 def _enter_namespaces(sys: s.Syscalls, spec: Spec) -> None:

@@ -1,17 +1,19 @@
 """Starting processes in namespaces (parent side), shared by a container's
-PID 1 (``spawn``) and ``docker exec`` (nsexec.py), and what the kernel says
-about processes (/proc), for the supervisor and the container service.
+PID 1 (``prepare``) and ``docker exec`` (nsexec.py), and what the kernel
+says about processes (/proc), for the supervisor and the container service.
 
-``launch`` forks once, straight into the process's PID namespace: the
+``begin`` forks once, straight into the process's PID namespace: the
 calling thread sets its ``pid_for_children`` (``unshare(CLONE_NEWPID)`` for
 a new container, ``setns`` for exec), forks, and sets it back at once, so
 the process is the caller's own child and no intermediate process is
-needed. The child waits until the caller has put it in its cgroup
-(``add_to_cgroup(pid)``), then does its own set-up (``init.run`` or
-nsexec's child) and execs. Errors before exec come back as JSON through a
-close-on-exec pipe: end of file means exec succeeded. With a tty the child
-makes a pty in the container's devpts and sends the master back over a
-socket pair (terminal.py).
+needed. The child does its own set-up (``init.run`` builds the container;
+nsexec's child waits first, to be put in the container's cgroup), then waits
+for the go-ahead: a ``Pending`` process, that ``go`` lets exec. A
+container's PID 1 waits so from create to start (``runc create``/``start``);
+``Spare`` is one forked before it is even needed. Errors before exec come
+back as JSON through a close-on-exec pipe: end of file means exec
+succeeded. With a tty the child makes a pty in the container's devpts and
+sends the master back over a socket pair (terminal.py).
 """
 from __future__ import annotations
 
@@ -38,22 +40,97 @@ class Launched:
     master_fd: int | None = None
 
 
-def spawn(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int] | None,
-          add_to_cgroup: Callable[[int], None]) -> Launched:
-    """Start ``spec``'s PID 1 (in a new PID namespace unless ``spec`` shares
-    the host's); returns once it has exec'd. ``add_to_cgroup(pid)`` runs
-    while the process waits for it, before it does anything else. The caller
-    should be a child subreaper, to reap what the container orphans."""
+class Pending:
+    """A forked process that sets itself up and then waits for the go-ahead
+    to exec: the container's PID 1 between ``prepare`` (docker create) and
+    ``go`` (docker start), or an exec'd process for a moment. Already in its
+    cgroups. ``go`` or ``cancel`` it, once."""
+
+    def __init__(self, pid: int, go_w: int, err_r: int, tty: socket.socket | None) -> None:
+        self.pid, self._go_w, self._err_r, self._tty = pid, go_w, err_r, tty
+
+    def go(self, before: Callable[[int], None] | None = None) -> Launched:
+        """Let it exec; returns once it has, or raises what failed on its way
+        (set-up errors are only known here). ``before(pid)`` runs first (on
+        cgroup v2: put it in its cgroups)."""
+        master = None
+        try:
+            if before is not None:
+                try:
+                    before(self.pid)
+                except BaseException:
+                    self.cancel()
+                    raise
+            try:
+                os.write(self._go_w, b"1")
+            except BrokenPipeError:
+                pass  # it failed before: its error is in the pipe
+            self._close_go()
+            if self._tty is not None:
+                master = terminal.receive_master(self._tty)
+            problem = _read_all(self._err_r)
+            if problem:
+                reap(self.pid)
+                raise RuntimeFailure(json.loads(problem)["error"])
+            if self._tty is not None and master is None:
+                kill_and_reap(self.pid)
+                raise RuntimeFailure("the process's terminal was not created")
+            return Launched(self.pid, master)
+        except BaseException:
+            if master is not None:
+                os.close(master)
+            raise
+        finally:
+            self._close()
+
+    def cancel(self) -> None:
+        """Kill it (before it ever ran anything of the container's) and reap it."""
+        self._close()
+        kill_and_reap(self.pid)
+
+    def abandon(self) -> None:
+        """Forget one that has died and was reaped already (its pid may be another's now)."""
+        self._close()
+
+    def _close_go(self) -> None:
+        if self._go_w >= 0:
+            os.close(self._go_w)
+            self._go_w = -1
+
+    def _close(self) -> None:
+        self._close_go()
+        if self._err_r >= 0:
+            os.close(self._err_r)
+            self._err_r = -1
+        if self._tty is not None:
+            self._tty.close()
+            self._tty = None
+
+
+def prepare(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int] | None,
+            on_fork: Callable[[int], None]) -> Pending:
+    """Fork ``spec``'s PID 1 (in a new PID namespace unless ``spec`` shares
+    the host's), which builds the container around itself and waits for
+    ``go``. ``on_fork(pid)`` runs at once. The caller should be a child
+    subreaper, to reap what the container orphans."""
     enter = (lambda: sys.unshare(s.CLONE_NEWPID)) if "pid" in spec.namespaces else None
-    return launch(sys, enter, lambda go_r, err_w, tty: init.run(sys, spec, stdio, go_r, err_w, tty),
-                  add_to_cgroup, spec.tty)
+    return begin(sys, enter, lambda go_r, err_w, tty: init.run(sys, spec, stdio, go_r, err_w, tty),
+                 on_fork, spec.tty)
 
 
 def launch(sys: s.Syscalls, enter_pid_namespace: Callable[[], None] | None,
            child: Callable[[int, int, socket.socket | None], None],
-           add_to_cgroup: Callable[[int], None], tty: bool, proc: str = "/proc") -> Launched:
+           on_fork: Callable[[int], None], tty: bool, proc: str = "/proc") -> Launched:
+    """``begin`` and ``go`` at once."""
+    return begin(sys, enter_pid_namespace, child, on_fork, tty, proc).go()
+
+
+def begin(sys: s.Syscalls, enter_pid_namespace: Callable[[], None] | None,
+          child: Callable[[int, int, socket.socket | None], None],
+          on_fork: Callable[[int], None], tty: bool, proc: str = "/proc") -> Pending:
     """Fork ``child(go_r, err_w, tty_channel)`` (it must exec or exit, never
-    return) and see it through to its exec; see the module's docstring."""
+    return) and run ``on_fork(pid)`` (exec: put it in the container's
+    cgroup; it waits for ``go``)."""
     go_r, go_w = os.pipe()
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     tty_parent, tty_child = socket.socketpair() if tty else (None, None)
@@ -77,18 +154,27 @@ def launch(sys: s.Syscalls, enter_pid_namespace: Callable[[], None] | None,
             os.close(fd)
         if tty_child is not None:
             tty_child.close()
-    return _finish(pid, add_to_cgroup, go_w, err_r, tty_parent)
+    return _adopt(Pending(pid, go_w, err_r, tty_parent), on_fork)
+
+
+def _adopt(pending: Pending, on_fork: Callable[[int], None]) -> Pending:
+    try:
+        on_fork(pending.pid)
+    except BaseException:
+        pending.cancel()
+        raise
+    return pending
 
 
 class SpareGone(RuntimeFailure):
-    """The spare could not be handed its spec (it died): spawn instead."""
+    """The spare could not be handed its spec (it died): prepare instead."""
 
 
 class Spare:
     """A container's PID 1 forked ahead of need: PID 1 of a new PID namespace
     (the only namespace it has yet), waiting for the spec of the container
-    it becomes, so that a start does not wait for a fork. ``use`` it once,
-    or ``discard`` it; the caller reaps it like any child."""
+    it becomes, so that no create or start waits for a fork. ``hand`` it a
+    spec once, or ``discard`` it; the caller reaps it like any child."""
 
     def __init__(self, sys: s.Syscalls, proc: str = "/proc") -> None:
         self.sys = sys
@@ -109,21 +195,21 @@ class Spare:
             orders_child.close()
             tty_child.close()
 
-    def use(self, spec: Spec, stdio: tuple[int, int, int] | None,
-            add_to_cgroup: Callable[[int], None]) -> Launched:
-        """Hand ``spec`` over; then as ``spawn``. SpareGone if it died."""
+    def hand(self, spec: Spec, stdio: tuple[int, int, int] | None,
+             on_fork: Callable[[int], None]) -> Pending:
+        """Give it ``spec``: then as ``prepare``. SpareGone if it died."""
         try:
             socket.send_fds(self.orders, [json.dumps(spec.to_json()).encode()], list(stdio or ()))
         except OSError as exc:
             self._close()
             reap(self.pid)
             raise SpareGone(f"the spare process {self.pid} is gone: {exc}") from None
-        go_w, err_r, tty = self.go_w, self.err_r, self.tty if spec.tty else None
+        pending = Pending(self.pid, self.go_w, self.err_r, self.tty if spec.tty else None)
         self.go_w = self.err_r = -1
-        if tty is not None:
-            self.tty = None  # _finish closes it
+        if spec.tty:
+            self.tty = None  # the pending process's now
         self._close()
-        return _finish(self.pid, add_to_cgroup, go_w, err_r, tty)
+        return _adopt(pending, on_fork)
 
     def discard(self) -> None:
         """Let it go: it exits when its orders channel closes (not reaped here)."""
@@ -181,39 +267,6 @@ def _fork(sys: s.Syscalls, enter_pid_namespace: Callable[[], None] | None, proc:
         return pid
     finally:
         os.close(own)
-
-
-def _finish(pid: int, add_to_cgroup, go_w: int, err_r: int, tty_parent) -> Launched:
-    master = None
-    try:
-        try:
-            add_to_cgroup(pid)
-        except BaseException:
-            kill_and_reap(pid)
-            raise
-        os.write(go_w, b"1")
-        os.close(go_w)
-        go_w = -1
-        if tty_parent is not None:
-            master = terminal.receive_master(tty_parent)
-        problem = _read_all(err_r)
-        if problem:
-            reap(pid)
-            raise RuntimeFailure(json.loads(problem)["error"])
-        if tty_parent is not None and master is None:
-            kill_and_reap(pid)
-            raise RuntimeFailure("the process's terminal was not created")
-        return Launched(pid, master)
-    except BaseException:
-        if master is not None:
-            os.close(master)
-        raise
-    finally:
-        for fd in (go_w, err_r):
-            if fd >= 0:
-                os.close(fd)
-        if tty_parent is not None:
-            tty_parent.close()
 
 
 def _read_all(fd: int) -> bytes:

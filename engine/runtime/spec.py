@@ -51,11 +51,14 @@ class Spec:
     sysctls: dict[str, str] = field(default_factory=dict)
     rlimits: dict[str, tuple[int, int]] = field(default_factory=dict)
     tty: bool = False
-    cgroup: str = ""  # the cgroup name (the supervisor adds the pid)
+    cgroup: str = ""  # the cgroup name (the supervisor makes it, on v2 adds the pid)
+    # cgroup v1: the "tasks" files the process joins by itself at start (writing
+    # "0": a task moving itself takes no global lock, a move by another process
+    # waits for an RCU grace period, ~10 ms); their parents exist when it starts
+    cgroup_tasks: list[str] = field(default_factory=list)
     # cgroup v1 ``tasks`` files the process joins itself by writing "0": a
     # thread moving itself skips the RCU grace period a write to
     # cgroup.procs waits for (~10-15 ms here). Empty: the supervisor adds it.
-    cgroup_tasks: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return asdict(self)
