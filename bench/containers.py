@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
                 service.remove(cid)
                 return True
             except Conflict:
-                record = service.store.read("containers", cid) or {}
+                record = service.store.read("runs", cid) or {}
                 if record.get("pid_start_time") is None and service.store.read("exits", cid):
                     stuck.append(cid)
                     return False
@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.runs):
             cid = container("sh", "-c", STOP_SCRIPT)
             service.start(cid)
-            pid = service.store.read("containers", cid)["pid"]
+            pid = service.inspect(cid)["State"]["Pid"]
             deadline = time.monotonic() + 5
             while not term_handled(pid) and time.monotonic() < deadline:
                 time.sleep(0.001)
