@@ -379,7 +379,7 @@ class ContainerService:
         # (the pid may be gone a moment before the record is written).
         if condition == "next-exit" or record.get("pid"):
             deadline = None if timeout is None else time.monotonic() + timeout
-            pause = 0.0005
+            pause = 0.0002
             while not exited(self._exit_of(record)):
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:

@@ -61,6 +61,7 @@ class _Prepared:
     streams: list[tuple[int, str]]  # read ends of its stdout and stderr (none with a tty)
     start_time: int | None
     dead: bool = False  # it failed during set-up (its error waits in the pipe)
+    cgroup_limits: dict | None = None  # its cgroups are still to be made, with these limits
 
     def cancel(self) -> None:
         if self.dead:
@@ -86,6 +87,7 @@ class Supervisor:
         self.prepared: dict[str, _Prepared] = {}  # container id -> its PID 1, before start
         self.prepared_pids: dict[int, str] = {}
         self.after: list = []  # work that follows the answer to the current request
+        self.mount_namespaces: dict[str, int] = {}  # container id -> fd (see _hold_mounts)
 
     # -- requests ---------------------------------------------------------------
     def handle(self, request: dict) -> dict:
@@ -109,15 +111,16 @@ class Supervisor:
     def _prepare_quietly(self, request: dict) -> None:
         try:
             self._prepare(Spec.from_json(request["spec"]), _canonical(request["spec"]),
-                          request.get("limits") or {})
+                          request.get("limits") or {}, defer=True)
         except Exception as exc:  # noqa: BLE001 - start prepares again and reports it
             print(f"supervisor: preparing {request['spec'].get('id')}: {exc}", file=pysys.stderr,
                   flush=True)
 
-    def _prepare(self, spec: Spec, canonical: str, limits: dict) -> _Prepared:
+    def _prepare(self, spec: Spec, canonical: str, limits: dict, defer: bool = False) -> _Prepared:
         """Fork (or take the spare as) the container's PID 1, which builds the
         container around itself and waits for start; meanwhile make its
-        cgroups (on another core)."""
+        cgroups (on another core), or, when ``defer``, when we are idle (or
+        at start, whichever comes first)."""
         self._discard(spec.id)
         if spec.tty:  # a terminal of the container's devpts; its output is "stdout"
             stdio, child_ends, streams = None, [], []
@@ -134,7 +137,7 @@ class Supervisor:
                     for path in spec.cgroup_tasks)
         try:
             if early:
-                self._fresh_cgroups(spec, limits)
+                self._fresh_cgroups(spec.id, limits)
             pending = self._pending(spec, stdio, lambda pid: started.update(time=process.start_time(pid)))
         except BaseException:
             for fd, _ in streams:
@@ -143,26 +146,32 @@ class Supervisor:
         finally:
             for fd in child_ends:
                 os.close(fd)
-        prepared = _Prepared(pending, canonical, streams, started["time"])
-        try:
-            if not early:
-                self._fresh_cgroups(spec, limits)
-        except BaseException:
-            prepared.cancel()
-            raise
+        prepared = _Prepared(pending, canonical, streams, started["time"],
+                             cgroup_limits=None if early else limits)
+        if not defer:
+            try:
+                self._make_cgroups(spec.id, prepared)
+            except BaseException:
+                prepared.cancel()
+                raise
         self.prepared[spec.id] = prepared
         self.prepared_pids[pending.pid] = spec.id
         return prepared
 
-    def _fresh_cgroups(self, spec: Spec, limits: dict) -> None:
-        if self.cgroups is None or not spec.cgroup:
+    def _make_cgroups(self, container: str, prepared: _Prepared) -> None:
+        limits, prepared.cgroup_limits = prepared.cgroup_limits, None
+        if limits is not None:
+            self._fresh_cgroups(container, limits)
+
+    def _fresh_cgroups(self, container: str, limits: dict) -> None:
+        if self.cgroups is None:
             return
-        self.cgroups.destroy(spec.cgroup)  # of the last run
-        self.cgroups.create(spec.cgroup)
+        self.cgroups.destroy(container)  # of the last run
+        self.cgroups.create(container)
         try:
-            self.cgroups.apply(spec.cgroup, Limits(**limits))
+            self.cgroups.apply(container, Limits(**limits))
         except BaseException:
-            self.cgroups.destroy(spec.cgroup)
+            self.cgroups.destroy(container)
             raise
 
     def _pending(self, spec: Spec, stdio, add_to_cgroup) -> process.Pending:
@@ -197,9 +206,12 @@ class Supervisor:
             prepared = self.prepared.get(spec.id)
             if prepared is None or prepared.spec != canonical:
                 prepared = self._prepare(spec, canonical, limits)
-            elif self.cgroups is not None and spec.cgroup and not self.cgroups.exists(spec.cgroup):
-                self._fresh_cgroups(spec, limits)  # removed meanwhile (a reconcile)
+            elif prepared.cgroup_limits is not None:
+                self._make_cgroups(spec.id, prepared)
+            elif self.cgroups is not None and not self.cgroups.exists(spec.id):
+                self._fresh_cgroups(spec.id, limits)  # removed meanwhile (a reconcile)
         except RuntimeFailure as exc:
+            self._discard(spec.id)
             return {"error": str(exc)}
         del self.prepared[spec.id]
         self.prepared_pids.pop(prepared.pending.pid, None)
@@ -220,17 +232,37 @@ class Supervisor:
             self.selector.register(fd, selectors.EVENT_READ, ("log", stream))
         self.open_pipes[spec.id] = {fd for fd, _ in streams}
         self.children[launched.pid] = spec.id
+        self._hold_mounts(spec.id, launched.pid)
         self.store.write("runs", spec.id, {"pid": launched.pid, "pid_start_time": prepared.start_time,
                                            "started_at": time.time()})
         return {"pid": launched.pid, "start_time": prepared.start_time}
 
-    def _fork_spare(self) -> None:
-        """Between requests, so that no create or start waits for it."""
+    def _hold_mounts(self, container: str, pid: int) -> None:
+        """Keep the container's mount namespace alive past its PID 1: tearing
+        it down waits for an RCU grace period, which would come between the
+        exit and its exit record. Let go after the record is written."""
+        try:
+            self.mount_namespaces[container] = os.open(f"/proc/{pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            pass  # gone already
+
+    def _idle_work(self) -> bool:
+        """One piece of what waits for a moment without requests: the cgroups
+        of a prepared container, a spare process. False if there was none."""
+        for container, prepared in self.prepared.items():
+            if prepared.cgroup_limits is not None:
+                try:
+                    self._make_cgroups(container, prepared)
+                except RuntimeFailure as exc:  # start makes them again and reports it
+                    print(f"supervisor: cgroups of {container}: {exc}", file=pysys.stderr, flush=True)
+                return True
         if self.spare is None and not self.stopping:
             try:
                 self.spare = process.Spare(self.sys)
-            except (OSError, RuntimeFailure) as exc:  # starts then fork as they need to
+            except (OSError, RuntimeFailure) as exc:  # prepare then forks as it needs to
                 print(f"supervisor: cannot fork a spare process: {exc}", file=pysys.stderr, flush=True)
+            return True
+        return False
 
     def _cgroup_adder(self, spec: Spec):
         """cgroup v2: we put the process in its group; on v1 it moves itself."""
@@ -280,6 +312,9 @@ class Supervisor:
             self.store.write("exits", container, {
                 "pid": pid, "exit_code": code, "oom_killed": oom,
                 "finished_at": time.time()})
+            held = self.mount_namespaces.pop(container, None)
+            if held is not None:
+                os.close(held)
 
     def _drain(self, container: str) -> None:
         for fd in sorted(self.open_pipes.pop(container, ())):
@@ -297,13 +332,16 @@ class Supervisor:
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
         self.selector.register(listener, selectors.EVENT_READ, ("listen", None))
         self.selector.register(wake_r, selectors.EVENT_READ, ("wake", None))
-        self._fork_spare()
+        idle = True  # there may be idle work
         while not (self.stopping and not self.children):
-            for key, _ in self.selector.select(timeout=1.0):
+            events = self.selector.select(timeout=0 if idle else 1.0)
+            if not events and idle:
+                idle = self._idle_work()
+            for key, _ in events:
                 kind, stream = key.data
                 if kind == "listen":
                     self._serve_one(listener)
-                    self._fork_spare()
+                    idle = True
                 elif kind == "wake":
                     try:
                         os.read(wake_r, 4096)

@@ -6,7 +6,7 @@ logic beyond (de)serialization. Standard library only.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -52,16 +52,17 @@ class Spec:
     rlimits: dict[str, tuple[int, int]] = field(default_factory=dict)
     tty: bool = False
     cgroup: str = ""  # the cgroup name (the supervisor makes it, on v2 adds the pid)
-    # cgroup v1: the "tasks" files the process joins by itself at start (writing
-    # "0": a task moving itself takes no global lock, a move by another process
-    # waits for an RCU grace period, ~10 ms); their parents exist when it starts
+    # cgroup v1: the ``tasks`` files the process joins by itself at start by
+    # writing "0" (a task moving itself takes no global lock; a move by
+    # another process waits for an RCU grace period, ~10 ms here). Their
+    # parent groups exist when it starts. Empty: the supervisor adds it.
     cgroup_tasks: list[str] = field(default_factory=list)
-    # cgroup v1 ``tasks`` files the process joins itself by writing "0": a
-    # thread moving itself skips the RCU grace period a write to
-    # cgroup.procs waits for (~10-15 ms here). Empty: the supervisor adds it.
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """A JSON-ready dict (shallow: the values are JSON already, but mounts)."""
+        data = dict(self.__dict__)
+        data["mounts"] = [dict(m.__dict__) for m in self.mounts]
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> "Spec":
