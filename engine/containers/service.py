@@ -289,7 +289,8 @@ class ContainerService:
             if not source.startswith("/"):
                 mounts.append(self._volume(source, target, "ro" in flags, "nocopy" in flags))
                 continue
-            os.makedirs(source, exist_ok=True)
+            if not os.path.lexists(source):  # docker makes a missing bind source a directory
+                os.makedirs(source)
             mounts.append(runtime_spec.Mount(target, "bind", source, "ro" in flags,
                                              next((f for f in flags if "private" in f or "shared" in f
                                                    or "slave" in f), "rprivate")))
