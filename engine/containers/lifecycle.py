@@ -21,6 +21,7 @@ ALLOWED = {
     "unpause": {PAUSED},
     "remove": {CREATED, EXITED, DEAD},
     "exec": {RUNNING},
+    "attach": {RUNNING, PAUSED},
 }
 
 
@@ -44,6 +45,8 @@ def check(operation: str, state: str, name: str) -> None:
         raise Conflict("cannot start a paused container, try unpause instead")
     if operation == "exec":
         raise Conflict(f"Container {name} is not running")
+    if operation == "attach":
+        raise Conflict("You cannot attach to a stopped container, start it first")
     raise Conflict(f"Container {name} is {state}: cannot {operation}")
 
 

@@ -203,8 +203,10 @@ class ContainerService:
     def _start_request(self, record: dict, op: str) -> dict:
         host = record["host_config"]
         log_config = (host.get("LogConfig") or {}).get("Config") or {}
+        config = record["config"]
         return {"op": op, "spec": self._spec(record).to_json(), "log": record["log_path"],
                 "limits": dataclasses.asdict(self._limits(host)),
+                "stdin_open": bool(config.get("OpenStdin")), "stdin_once": bool(config.get("StdinOnce")),
                 "log_options": {"max_size": log_config.get("max-size"),
                                 "max_file": log_config.get("max-file", 1)}}
 
@@ -218,6 +220,20 @@ class ContainerService:
                                 self.cgroups.parent)
         if "error" in reply:
             raise InvalidRequest(f"failed to create task for container: {reply['error']}")
+
+    def stdin(self, ref: str) -> int:
+        """A file descriptor writing to the running container's stdin (the
+        caller's to close): docker attach's input. The container must have
+        been created with OpenStdin; with StdinOnce the first one is the only
+        one, and closing it closes the container's stdin (EOF)."""
+        record = self._find(ref)
+        lifecycle.check("attach", self.state(record), record["name"])
+        if not record["config"].get("OpenStdin"):
+            raise Conflict(f"container {record['name']} was not created with an open stdin (OpenStdin)")
+        reply, fd = supervisor.request_fd(self.run, {"op": "stdin", "id": record["id"]})
+        if "error" in reply or fd is None:
+            raise Conflict(reply.get("error") or f"container {record['name']}: no stdin was handed over")
+        return fd
 
     def _discard(self, record: dict) -> None:
         """Let a prepared PID 1 go (no supervisor: none is prepared)."""

@@ -62,14 +62,24 @@ class _Prepared:
     start_time: int | None
     dead: bool = False  # it failed during set-up (its error waits in the pipe)
     cgroup_limits: dict | None = None  # its cgroups are still to be made, with these limits
+    stdin: int = -1  # write end of its stdin pipe (OpenStdin without a tty)
+    stdin_open: bool = False
 
     def cancel(self) -> None:
         if self.dead:
             self.pending.abandon()
         else:
             self.pending.cancel()
+        self.close_ends()
+
+    def close_ends(self) -> None:
+        """Our ends of its stdio pipes."""
         for fd, _ in self.streams:
             os.close(fd)
+        self.streams = []
+        if self.stdin >= 0:
+            os.close(self.stdin)
+            self.stdin = -1
 
 
 class Supervisor:
@@ -88,6 +98,7 @@ class Supervisor:
         self.prepared_pids: dict[int, str] = {}
         self.after: list = []  # work that follows the answer to the current request
         self.mount_namespaces: dict[str, int] = {}  # container id -> fd (see _hold_mounts)
+        self.inputs: dict[str, tuple[int, bool]] = {}  # container id -> (stdin to write, once)
 
     # -- requests ---------------------------------------------------------------
     def handle(self, request: dict) -> dict:
@@ -99,6 +110,8 @@ class Supervisor:
             return {"ok": True}
         if op == "start":
             return self._start(request)
+        if op == "stdin":
+            return self._stdin(request["id"])
         if op == "discard":
             return {"ok": True, "discarded": self._discard(request["id"])}
         if op == "shutdown":
@@ -111,24 +124,29 @@ class Supervisor:
     def _prepare_quietly(self, request: dict) -> None:
         try:
             self._prepare(Spec.from_json(request["spec"]), _canonical(request["spec"]),
-                          request.get("limits") or {}, defer=True)
+                          request.get("limits") or {}, bool(request.get("stdin_open")), defer=True)
         except Exception as exc:  # noqa: BLE001 - start prepares again and reports it
             print(f"supervisor: preparing {request['spec'].get('id')}: {exc}", file=pysys.stderr,
                   flush=True)
 
-    def _prepare(self, spec: Spec, canonical: str, limits: dict, defer: bool = False) -> _Prepared:
+    def _prepare(self, spec: Spec, canonical: str, limits: dict, stdin_open: bool = False,
+                 defer: bool = False) -> _Prepared:
         """Fork (or take the spare as) the container's PID 1, which builds the
         container around itself and waits for start; meanwhile make its
         cgroups (on another core), or, when ``defer``, when we are idle (or
         at start, whichever comes first)."""
         self._discard(spec.id)
+        stdin_w = -1
         if spec.tty:  # a terminal of the container's devpts; its output is "stdout"
             stdio, child_ends, streams = None, [], []
         else:
             out_r, out_w = os.pipe()
             err_r, err_w = os.pipe()
-            null = os.open(os.devnull, os.O_RDONLY)
-            stdio, child_ends = (null, out_w, err_w), [out_w, err_w, null]
+            if stdin_open:  # a pipe we keep open: the process reads until an attach closes it
+                stdin_r, stdin_w = os.pipe2(os.O_CLOEXEC)
+            else:
+                stdin_r = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+            stdio, child_ends = (stdin_r, out_w, err_w), [out_w, err_w, stdin_r]
             streams = [(out_r, "stdout"), (err_r, "stderr")]
         started: dict = {}
         # The PID 1 opens the parent groups at once: the first container of
@@ -140,14 +158,15 @@ class Supervisor:
                 self._fresh_cgroups(spec.id, limits)
             pending = self._pending(spec, stdio, lambda pid: started.update(time=process.start_time(pid)))
         except BaseException:
-            for fd, _ in streams:
+            for fd in [fd for fd, _ in streams] + ([stdin_w] if stdin_w >= 0 else []):
                 os.close(fd)
             raise
         finally:
             for fd in child_ends:
                 os.close(fd)
         prepared = _Prepared(pending, canonical, streams, started["time"],
-                             cgroup_limits=None if early else limits)
+                             cgroup_limits=None if early else limits, stdin=stdin_w,
+                             stdin_open=stdin_open)
         if not defer:
             try:
                 self._make_cgroups(spec.id, prepared)
@@ -205,7 +224,7 @@ class Supervisor:
         try:
             prepared = self.prepared.get(spec.id)
             if prepared is None or prepared.spec != canonical:
-                prepared = self._prepare(spec, canonical, limits)
+                prepared = self._prepare(spec, canonical, limits, bool(request.get("stdin_open")))
             elif prepared.cgroup_limits is not None:
                 self._make_cgroups(spec.id, prepared)
             elif self.cgroups is not None and not self.cgroups.exists(spec.id):
@@ -221,9 +240,12 @@ class Supervisor:
         except RuntimeFailure as exc:
             if self.cgroups is not None and spec.cgroup:
                 self.cgroups.destroy(spec.cgroup)
-            for fd, _ in prepared.streams:
-                os.close(fd)
+            prepared.close_ends()  # go has reaped it
             return {"error": str(exc)}
+        if prepared.stdin_open:  # with a tty, input goes to the terminal
+            stdin = os.dup(launched.master_fd) if spec.tty else prepared.stdin
+            self.inputs[spec.id] = (stdin, bool(request.get("stdin_once")))
+            prepared.stdin = -1
         streams = [(launched.master_fd, "stdout")] if spec.tty else prepared.streams
         writer = LogWriter(Path(request["log"]), **request.get("log_options", {}))
         for fd, stream in streams:
@@ -236,6 +258,19 @@ class Supervisor:
         self.store.write("runs", spec.id, {"pid": launched.pid, "pid_start_time": prepared.start_time,
                                            "started_at": time.time()})
         return {"pid": launched.pid, "start_time": prepared.start_time}
+
+    def _stdin(self, container: str) -> dict:
+        """An fd that writes to the container's stdin (attach). StdinOnce: the
+        only one, ours is closed, so the process sees EOF when the caller
+        closes it; else a copy."""
+        if container not in self.inputs:
+            return {"error": f"container {container} is not running with an open stdin"}
+        fd, once = self.inputs[container]
+        if once:
+            del self.inputs[container]
+            return {"ok": True, "_fds": [fd], "_close": [fd]}
+        copy = os.dup(fd)
+        return {"ok": True, "_fds": [copy], "_close": [copy]}
 
     def _hold_mounts(self, container: str, pid: int) -> None:
         """Keep the container's mount namespace alive past its PID 1: tearing
@@ -315,6 +350,9 @@ class Supervisor:
             held = self.mount_namespaces.pop(container, None)
             if held is not None:
                 os.close(held)
+            stdin, _ = self.inputs.pop(container, (-1, False))
+            if stdin >= 0:
+                os.close(stdin)
 
     def _drain(self, container: str) -> None:
         for fd in sorted(self.open_pipes.pop(container, ())):
@@ -369,7 +407,16 @@ class Supervisor:
                 reply = self.handle(json.loads(data))
             except Exception as exc:  # noqa: BLE001 - a bad request must not stop us
                 reply = {"error": f"{type(exc).__name__}: {exc}"}
-            connection.sendall(json.dumps(reply).encode() + b"\n")
+            fds, closing = reply.pop("_fds", []), reply.pop("_close", [])
+            try:
+                line = json.dumps(reply).encode() + b"\n"
+                if fds:  # passed with the first byte (SCM_RIGHTS)
+                    socket.send_fds(connection, [line[:1]], fds)
+                    line = line[1:]
+                connection.sendall(line)
+            finally:
+                for fd in closing:
+                    os.close(fd)
         while self.after:
             self.after.pop(0)()
 
@@ -381,7 +428,19 @@ def _canonical(spec: dict) -> str:
 def request(run: Path, message: dict, timeout: float = 30) -> dict:
     """Send one request to the supervisor of ``run``; raises OSError if none listens."""
     with _connect(run, timeout) as connection:
-        return _exchange(connection, run, message)
+        reply, fds = _exchange(connection, run, message)
+    for fd in fds:
+        os.close(fd)
+    return reply
+
+
+def request_fd(run: Path, message: dict, timeout: float = 30) -> tuple[dict, int | None]:
+    """``request`` for a reply that may carry a file descriptor (the caller's)."""
+    with _connect(run, timeout) as connection:
+        reply, fds = _exchange(connection, run, message)
+    for extra in fds[1:]:
+        os.close(extra)
+    return reply, (fds[0] if fds else None)
 
 
 def call(root: Path, run: Path, message: dict, cgroup_parent: str = "dockyard",
@@ -394,7 +453,10 @@ def call(root: Path, run: Path, message: dict, cgroup_parent: str = "dockyard",
         ensure_running(root, run, cgroup_parent)
         connection = _connect(run, timeout)
     with connection:
-        return _exchange(connection, run, message)
+        reply, fds = _exchange(connection, run, message)
+    for fd in fds:
+        os.close(fd)
+    return reply
 
 
 def _connect(run: Path, timeout: float) -> socket.socket:
@@ -408,12 +470,17 @@ def _connect(run: Path, timeout: float) -> socket.socket:
     return connection
 
 
-def _exchange(connection: socket.socket, run: Path, message: dict) -> dict:
+def _exchange(connection: socket.socket, run: Path, message: dict) -> tuple[dict, list[int]]:
     connection.sendall(json.dumps(message).encode() + b"\n")
-    data = _read_line(connection)
+    data, fds, _, _ = socket.recv_fds(connection, 65536, 4)
+    if data and not data.endswith(b"\n"):
+        rest = _read_line(connection)
+        data = data + rest if rest else b""
     if not data:
+        for fd in fds:
+            os.close(fd)
         raise ConnectionError(f"the supervisor of {run} closed the connection without an answer")
-    return json.loads(data)
+    return json.loads(data), fds
 
 
 def _read_line(connection: socket.socket) -> bytes:
