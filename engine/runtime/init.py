@@ -15,10 +15,14 @@ import json
 import os
 import termios
 import resource
+import socket
+import struct
 
 from . import identity, rootfs, terminal
 from . import sys as s
 from .spec import Spec
+
+_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1  # linux/sockios.h, linux/if.h
 
 # ulimit names as docker spells them -> RLIMIT numbers (linux/resource.h;
 # Python's resource module lacks RLIMIT_LOCKS).
@@ -28,11 +32,14 @@ _RLIMITS = {"cpu": 0, "fsize": 1, "data": 2, "stack": 3, "core": 4, "rss": 5, "n
 
 
 def run(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int] | None, go_r: int,
-        err_w: int, tty_channel=None) -> None:  # pragma: no cover - the container's process
+        err_w: int, tty_channel=None,
+        entered: dict[str, int] | None = None) -> None:  # pragma: no cover - the container's process
     """With ``tty_channel`` the process gets a terminal of the container's own
-    devpts (its master goes to the engine through the channel); else ``stdio``."""
+    devpts (its master goes to the engine through the channel); else ``stdio``.
+    ``entered``: namespaces made new already (a spare's), name -> fd of the
+    host's, to go back to for one the container shares with the host."""
     try:
-        _enter_namespaces(sys, spec)
+        _enter_namespaces(sys, spec, entered or {})
         os.setsid()
         if stdio is not None:
             for target, fd in enumerate(stdio):
@@ -77,20 +84,35 @@ def _cgroup_parents(spec: Spec) -> list[tuple[int, str]]:
     return found
 
 
-def _enter_namespaces(sys: s.Syscalls, spec: Spec) -> None:
+def _enter_namespaces(sys: s.Syscalls, spec: Spec, entered: dict[str, int]) -> None:
     """All but pid (we were forked into it) and cgroup (made once we are in
     our cgroup); a given network namespace is joined instead of a new one."""
+    wanted = {name for name in spec.namespaces
+              if name not in ("pid", "cgroup") and not (name == "net" and spec.netns_path)}
+    for name, host in entered.items():
+        if name not in wanted:  # shared with the host (or joined below): back to the host's
+            sys.setns(host, s.NAMESPACES[name])
+        os.close(host)
     flags = 0
-    for name in spec.namespaces:
-        if name not in ("pid", "cgroup") and not (name == "net" and spec.netns_path):
-            flags |= s.NAMESPACES[name]
+    for name in wanted - set(entered):
+        flags |= s.NAMESPACES[name]
     if spec.netns_path:
         fd = os.open(spec.netns_path, os.O_RDONLY | os.O_CLOEXEC)
         try:
             sys.setns(fd, s.CLONE_NEWNET)
         finally:
             os.close(fd)
-    sys.unshare(flags)
+    if flags:
+        sys.unshare(flags)
+    if "net" in wanted:  # a network namespace of our own starts with lo down
+        _loopback_up()
+
+
+def _loopback_up() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        request = struct.pack("16sH", b"lo", 0)
+        flags = struct.unpack("16sH", fcntl.ioctl(probe, _SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(probe, _SIOCSIFFLAGS, struct.pack("16sH", b"lo", flags | _IFF_UP))
 
 
 def _prepare(sys: s.Syscalls, spec: Spec) -> None:

@@ -166,6 +166,9 @@ def _adopt(pending: Pending, on_fork: Callable[[int], None]) -> Pending:
     return pending
 
 
+SPARE_NAMESPACES = ("net", "uts", "ipc")  # a spare makes these ahead of need
+
+
 class SpareGone(RuntimeFailure):
     """The spare could not be handed its spec (it died): prepare instead."""
 
@@ -232,7 +235,14 @@ def _spare_child(sys: s.Syscalls, orders: socket.socket, go_r: int, err_w: int,
         signal.set_wakeup_fd(-1)  # the parent's signal handling is not ours
         for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
             signal.signal(number, signal.SIG_DFL)
-        identity.close_fds(keep=(orders.fileno(), go_r, err_w, tty.fileno()))
+        # New network, uts and ipc namespaces now, while idle (a network
+        # namespace takes about a millisecond); the host's stay at hand for a
+        # container that shares one. Mount namespaces are not made ahead: a
+        # copy made now would miss the host's later mounts.
+        hosts = {name: os.open(f"/proc/self/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)
+                 for name in SPARE_NAMESPACES}
+        sys.unshare(sum(s.NAMESPACES[name] for name in SPARE_NAMESPACES))
+        identity.close_fds(keep=(orders.fileno(), go_r, err_w, tty.fileno(), *hosts.values()))
         message, fds, _, _ = socket.recv_fds(orders, 1 << 20, 3)
         if not message:
             os._exit(0)  # discarded
@@ -240,7 +250,8 @@ def _spare_child(sys: s.Syscalls, orders: socket.socket, go_r: int, err_w: int,
         spec = Spec.from_json(json.loads(message))
         if not spec.tty:
             tty.close()
-        init.run(sys, spec, tuple(fds) if fds else None, go_r, err_w, tty if spec.tty else None)
+        init.run(sys, spec, tuple(fds) if fds else None, go_r, err_w, tty if spec.tty else None,
+                 entered=hosts)
     except BaseException as exc:  # noqa: BLE001 - init.run reports its own; this is what precedes it
         try:
             os.write(err_w, json.dumps({"error": f"the spare process failed: {exc}"}).encode())

@@ -5,6 +5,7 @@ Root only. Images come from the session's busybox image (tests/engine/conftest.p
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -326,3 +327,18 @@ def test_exec_with_a_tty(engine):
     code, out, err = engine.exec_run(cid, ["sh", "-c", "tty; echo e >&2; exit 2"], tty=True)
     assert (code, err) == (2, b"")
     assert out.replace(b"\r\n", b"\n") == b"/dev/pts/0\ne\n"
+
+
+def test_a_network_namespace_of_its_own_has_only_lo_and_lo_is_up(engine):
+    for mode in (None, "none"):
+        host = {"NetworkMode": mode} if mode else {}
+        code, out, _ = run(engine, "sh", "-c", "ls /sys/class/net; cat /sys/class/net/lo/flags",
+                           HostConfig=host)
+        assert code == 0 and out.split() == ["lo", "0x9"]  # IFF_UP | IFF_LOOPBACK
+
+
+def test_network_mode_host_shares_the_hosts_network_namespace(engine):
+    code, out, _ = run(engine, "readlink", "/proc/self/ns/net", HostConfig={"NetworkMode": "host"})
+    assert (code, out.strip()) == (0, os.readlink("/proc/self/ns/net"))
+    code, out, _ = run(engine, "readlink", "/proc/self/ns/net")
+    assert code == 0 and out.strip() != os.readlink("/proc/self/ns/net")
