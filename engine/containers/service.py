@@ -200,15 +200,22 @@ class ContainerService:
         except (RuntimeFailure, OSError):
             pass
 
-    def _start_request(self, record: dict, op: str) -> dict:
+    def _start_request(self, record: dict, op: str, with_spec: bool = True) -> dict:
+        """What the supervisor needs to prepare or start the container. The
+        spec is a function of the record (images, volumes and profiles do not
+        change under a container), so ``key`` names it: what changes the
+        record's spec must bump its ``revision``."""
         host = record["host_config"]
         log_config = (host.get("LogConfig") or {}).get("Config") or {}
         config = record["config"]
-        return {"op": op, "spec": self._spec(record).to_json(), "log": record["log_path"],
-                "limits": dataclasses.asdict(self._limits(host)),
-                "stdin_open": bool(config.get("OpenStdin")), "stdin_once": bool(config.get("StdinOnce")),
-                "log_options": {"max_size": log_config.get("max-size"),
-                                "max_file": log_config.get("max-file", 1)}}
+        request = {"op": op, "id": record["id"], "key": f"{record['id']}:{record.get('revision', 0)}",
+                   "log": record["log_path"], "limits": dataclasses.asdict(self._limits(host)),
+                   "stdin_open": bool(config.get("OpenStdin")), "stdin_once": bool(config.get("StdinOnce")),
+                   "log_options": {"max_size": log_config.get("max-size"),
+                                   "max_file": log_config.get("max-file", 1)}}
+        if with_spec:
+            request["spec"] = self._spec(record).to_json()
+        return request
 
     def start(self, ref: str) -> None:
         record = self._find(ref)
@@ -216,8 +223,12 @@ class ContainerService:
         if state == lifecycle.RUNNING:
             return  # docker: starting a running container is a no-op (304)
         lifecycle.check("start", state, record["name"])
-        reply = supervisor.call(self.root, self.run, self._start_request(record, "start"),
+        # Prepared at create with this very spec, the usual case: no spec needed.
+        reply = supervisor.call(self.root, self.run, self._start_request(record, "start", False),
                                 self.cgroups.parent)
+        if reply.get("unprepared"):
+            reply = supervisor.call(self.root, self.run, self._start_request(record, "start"),
+                                    self.cgroups.parent)
         if "error" in reply:
             raise InvalidRequest(f"failed to create task for container: {reply['error']}")
 

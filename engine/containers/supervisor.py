@@ -11,16 +11,19 @@ start only lets it exec. Between requests the supervisor forks the next
 PID 1 ahead of need (``process.Spare``), so neither step waits for a fork.
 
 Protocol: JSON lines on ``RUN/supervisor.sock``:
-``{"op": "prepare", "spec": {...}}`` -> ``{"ok": true}``;
-``{"op": "start", "spec": {...}, "log": PATH, "log_options": {...}}`` ->
-``{"pid": N, "start_time": T}`` (prepares first if the container was not
-prepared with this very spec); ``{"op": "discard", "id": ID}`` (a prepared
-container is removed); ``{"op": "ping"}``; ``{"op": "shutdown"}`` (only
-when no container runs). Errors: ``{"error": "..."}``. It owns the runtime
-records of the state store: ``runs/<id>`` (pid, its start time, started_at)
-before it answers a start, ``exits/<id>`` once it reaped one.
-Single-threaded: a selectors loop, SIGCHLD through a wakeup pipe, so
-forking is safe.
+``{"op": "prepare", "id", "key", "spec", "limits", "stdin_open"}`` ->
+``{"ok": true}`` at once (the work follows the answer);
+``{"op": "start", "id", "key", "log", "log_options", "limits", "stdin_open",
+"stdin_once"}`` -> ``{"pid": N, "start_time": T}`` when a PID 1 prepared
+under that ``key`` waits, else ``{"unprepared": true}``; the same with
+``"spec"`` prepares first when needed; ``{"op": "stdin", "id"}`` -> an fd
+writing to its stdin, passed with the answer (SCM_RIGHTS); ``{"op":
+"discard", "id"}`` (a prepared container is removed); ``{"op": "ping"}``;
+``{"op": "shutdown"}`` (only when no container runs). Errors: ``{"error":
+"..."}``. It owns the runtime records of the state store: ``runs/<id>``
+(pid, its start time, started_at) before it answers a start, ``exits/<id>``
+once it reaped one. Single-threaded: a selectors loop, SIGCHLD through a
+wakeup pipe, so forking is safe.
 
 Imports the runtime, the state store and the log writer only (it must stay
 small: its memory is the engine's per-container cost).
@@ -57,7 +60,8 @@ LOCK = "supervisor.lock"
 class _Prepared:
     """A container's PID 1 between create and start: set up, waiting to exec."""
     pending: process.Pending
-    spec: str  # the spec it was made from, as canonical JSON
+    key: str  # names the spec it was made from (the caller's)
+    spec: Spec
     streams: list[tuple[int, str]]  # read ends of its stdout and stderr (none with a tty)
     start_time: int | None
     dead: bool = False  # it failed during set-up (its error waits in the pipe)
@@ -123,13 +127,13 @@ class Supervisor:
 
     def _prepare_quietly(self, request: dict) -> None:
         try:
-            self._prepare(Spec.from_json(request["spec"]), _canonical(request["spec"]),
+            self._prepare(Spec.from_json(request["spec"]), request["key"],
                           request.get("limits") or {}, bool(request.get("stdin_open")), defer=True)
         except Exception as exc:  # noqa: BLE001 - start prepares again and reports it
             print(f"supervisor: preparing {request['spec'].get('id')}: {exc}", file=pysys.stderr,
                   flush=True)
 
-    def _prepare(self, spec: Spec, canonical: str, limits: dict, stdin_open: bool = False,
+    def _prepare(self, spec: Spec, key: str, limits: dict, stdin_open: bool = False,
                  defer: bool = False) -> _Prepared:
         """Fork (or take the spare as) the container's PID 1, which builds the
         container around itself and waits for start; meanwhile make its
@@ -164,7 +168,7 @@ class Supervisor:
         finally:
             for fd in child_ends:
                 os.close(fd)
-        prepared = _Prepared(pending, canonical, streams, started["time"],
+        prepared = _Prepared(pending, key, spec, streams, started["time"],
                              cgroup_limits=None if early else limits, stdin=stdin_w,
                              stdin_open=stdin_open)
         if not defer:
@@ -217,21 +221,25 @@ class Supervisor:
 
     def _start(self, request: dict) -> dict:
         """Let the prepared PID 1 exec (preparing it first if there is none,
-        or if it was made from another spec)."""
-        spec = Spec.from_json(request["spec"])
-        canonical = _canonical(request["spec"])
+        or if it was made from another spec: without a spec in the request,
+        that answers ``{"unprepared": true}``)."""
+        container, key = request["id"], request["key"]
         limits = request.get("limits") or {}
         try:
-            prepared = self.prepared.get(spec.id)
-            if prepared is None or prepared.spec != canonical:
-                prepared = self._prepare(spec, canonical, limits, bool(request.get("stdin_open")))
+            prepared = self.prepared.get(container)
+            if prepared is None or prepared.key != key:
+                if "spec" not in request:
+                    return {"unprepared": True}
+                prepared = self._prepare(Spec.from_json(request["spec"]), key, limits,
+                                         bool(request.get("stdin_open")))
             elif prepared.cgroup_limits is not None:
-                self._make_cgroups(spec.id, prepared)
-            elif self.cgroups is not None and not self.cgroups.exists(spec.id):
-                self._fresh_cgroups(spec.id, limits)  # removed meanwhile (a reconcile)
+                self._make_cgroups(container, prepared)
+            elif self.cgroups is not None and not self.cgroups.exists(container):
+                self._fresh_cgroups(container, limits)  # removed meanwhile (a reconcile)
         except RuntimeFailure as exc:
-            self._discard(spec.id)
+            self._discard(container)
             return {"error": str(exc)}
+        spec = prepared.spec
         del self.prepared[spec.id]
         self.prepared_pids.pop(prepared.pending.pid, None)
         self.store.delete("exits", spec.id)  # of the last run
@@ -419,10 +427,6 @@ class Supervisor:
                     os.close(fd)
         while self.after:
             self.after.pop(0)()
-
-
-def _canonical(spec: dict) -> str:
-    return json.dumps(spec, sort_keys=True)
 
 
 def request(run: Path, message: dict, timeout: float = 30) -> dict:

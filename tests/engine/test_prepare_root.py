@@ -63,6 +63,9 @@ def test_start_prepares_anew_when_the_spec_changed(engine):
     old = _prepared_pid(engine, cid)
     request = engine._start_request(engine._find(cid), "start")
     request["spec"]["args"] = ["echo", "new"]
+    request["key"] = "a later revision"
+    without_spec = {k: v for k, v in request.items() if k != "spec"}
+    assert supervisor.request(engine.run, without_spec) == {"unprepared": True}
     reply = supervisor.request(engine.run, request)
     assert reply["pid"] != old
     assert engine.wait(cid, timeout=10)["StatusCode"] == 0
