@@ -25,7 +25,7 @@ def exec_run(service, ref: str, cmd: list[str], *, user: str | None = None,
     record = service._find(ref)
     lifecycle.check("exec", service.state(record), record["name"])
     spec = service._spec(record)
-    uid, gid, groups = merge.user(user, service._read_image_file(record)) if user else (
+    uid, gid, groups = service._user(record, user) if user else (
         spec.uid, spec.gid, spec.groups)
     pipes = [] if tty else [os.pipe() for _ in range(3)]
     stdio = None if tty else (pipes[0][0], pipes[1][1], pipes[2][1])

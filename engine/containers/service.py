@@ -61,6 +61,8 @@ class ContainerService:
         self.root, self.run = Path(root), Path(run)
         self.store = StateStore(self.root)
         self.images = images
+        self._image_layers: dict[str, list[str]] = {}
+        self._image_users: dict[tuple[str, str], tuple[int, int, list[int]]] = {}
         self.cgroups = cgroups
         self.volumes = volumes
 
@@ -253,8 +255,20 @@ class ContainerService:
         except (FileNotFoundError, ConnectionRefusedError):
             pass
 
+    # An image's content never changes under its id: what is read from it is kept.
+    def _layers(self, image_id: str) -> list[str]:
+        if image_id not in self._image_layers:
+            self._image_layers[image_id] = [str(p) for p in self.images.layers(image_id)]
+        return self._image_layers[image_id]
+
+    def _user(self, record: dict, user: str) -> tuple[int, int, list[int]]:
+        key = (record["image"], user)
+        if key not in self._image_users:
+            self._image_users[key] = merge.user(user, self._read_image_file(record))
+        return self._image_users[key]
+
     def _read_image_file(self, record: dict):
-        layers = self.images.layers(record["image"])
+        layers = self._layers(record["image"])
 
         def read(path: str) -> str | None:
             for layer in layers:
@@ -267,8 +281,7 @@ class ContainerService:
     def _spec(self, record: dict) -> runtime_spec.Spec:
         config, host, image = record["config"], record["host_config"], record["image_config"]
         directory = self._dir(record["id"])
-        uid, gid, groups = merge.user(config.get("User") or image.get("User") or "",
-                                      self._read_image_file(record))
+        uid, gid, groups = self._user(record, config.get("User") or image.get("User") or "")
         mode = host.get("NetworkMode") or "none"
         namespaces = ["mnt", "uts", "ipc", "pid", "cgroup"] + ([] if mode == "host" else ["net"])
         mask = security.capabilities_for(host)
@@ -278,7 +291,7 @@ class ContainerService:
             mounts.append(runtime_spec.Mount("/sbin/docker-init", "bind", _init_binary(), True))
             args = ["/sbin/docker-init", "--"] + args
         return runtime_spec.Spec(
-            id=record["id"], rootfs_lower=[str(p) for p in self.images.layers(record["image"])],
+            id=record["id"], rootfs_lower=list(self._layers(record["image"])),
             rootfs_upper=str(directory / "upper"), rootfs_work=str(directory / "work"),
             rootfs_merged=str(directory / "merged"),
             args=args, env=merge.environment(image, config),
