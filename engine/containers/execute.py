@@ -9,7 +9,7 @@ import threading
 
 from engine.runtime import nsexec, sys as syscalls
 
-from . import config as merge, lifecycle
+from . import lifecycle
 from .errors import InvalidRequest
 
 

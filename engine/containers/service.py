@@ -358,7 +358,7 @@ class ContainerService:
 
     @staticmethod
     def _limits(host: dict):
-        from engine.runtime.cgroups import Limits
+        from engine.runtime.cgroups import DEFAULT_DEVICES, Limits
         cpus = (host.get("NanoCpus") or 0) / 1e9 or None
         memory = host.get("Memory") or None
         # docker: memory alone allows as much swap again (memory+swap = 2 x memory)
@@ -366,7 +366,8 @@ class ContainerService:
         return Limits(memory=memory, memory_swap=swap,
                       cpu_shares=host.get("CpuShares") or None, cpus=cpus,
                       cpuset_cpus=host.get("CpusetCpus") or None, cpuset_mems=host.get("CpusetMems") or None,
-                      pids=host.get("PidsLimit") or None, blkio_weight=host.get("BlkioWeight") or None)
+                      pids=host.get("PidsLimit") or None, blkio_weight=host.get("BlkioWeight") or None,
+                      devices=None if host.get("Privileged") else DEFAULT_DEVICES)
 
     # -- stop, kill, wait ---------------------------------------------------------------
     def kill(self, ref: str, signal: str | int | None = None) -> None:

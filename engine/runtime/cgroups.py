@@ -44,6 +44,18 @@ class Limits:
     cpuset_mems: str | None = None
     pids: int | None = None
     blkio_weight: int | None = None
+    # Device rules ("TYPE MAJOR:MINOR ACCESS", devices.allow syntax) the group
+    # may use; every other device is denied. None: all (privileged).
+    devices: tuple[str, ...] | None = None
+
+
+# Docker's default device rules (runc's AllowedDevices): any node may be
+# made (mknod), only these be read or written.
+DEFAULT_DEVICES = (
+    "c *:* m", "b *:* m",
+    "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",  # null zero full random urandom
+    "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",  # tty console ptmx pts
+)
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,10 @@ class CgroupV1Driver(CgroupDriver):
                            "max" if limits.pids <= 0 else str(limits.pids)))
         if limits.blkio_weight is not None:
             writes.append(("blkio_weight", self._blkio_weight_file(name), str(limits.blkio_weight)))
+        if limits.devices is not None:
+            writes.append(("devices", self._file("devices", "devices", name, "devices.deny"), "a"))
+            allow = self._file("devices", "devices", name, "devices.allow")
+            writes.extend(("devices", allow, rule) for rule in limits.devices)
         return writes
 
     def _blkio_weight_file(self, name: str) -> Path:

@@ -96,6 +96,9 @@ class CgroupV2Driver(CgroupDriver):
         return f"the kernel offers no {file} in {group}"
 
     def _limit_writes(self, name: str, limits: Limits) -> list[tuple[str, Path, str]]:
+        # limits.devices is not enforced here: cgroup v2 has no devices files,
+        # its rules need a BPF_CGROUP_DEVICE program, which this driver does
+        # not load yet.
         group = self._require(name)
         writes = []
         swap = swap_only(limits.memory, limits.memory_swap)

@@ -342,3 +342,12 @@ def test_network_mode_host_shares_the_hosts_network_namespace(engine):
     assert (code, out.strip()) == (0, os.readlink("/proc/self/ns/net"))
     code, out, _ = run(engine, "readlink", "/proc/self/ns/net")
     assert code == 0 and out.strip() != os.readlink("/proc/self/ns/net")
+
+
+def test_default_devices_cgroup_allows_only_dockers_devices(engine):
+    # /dev/kmsg (c 1:11): any node may be made, only docker's few be opened
+    script = "mknod /tmp/kmsg c 1 11 && echo dockyard-test > /tmp/kmsg; echo kmsg=$?; echo x > /dev/null; echo null=$?"
+    code, out, _ = run(engine, "sh", "-c", script)
+    assert (code, out.split()) == (0, ["kmsg=1", "null=0"])
+    code, out, _ = run(engine, "sh", "-c", script, HostConfig={"Privileged": True})
+    assert (code, out.split()) == (0, ["kmsg=0", "null=0"])

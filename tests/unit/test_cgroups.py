@@ -47,7 +47,7 @@ V1_FILES = {
     "pids": {"pids.max": "max", "pids.current": "0"},
     "blkio": {"blkio.bfq.weight": "100"},
     "freezer": {"freezer.state": "THAWED"},
-    "devices": {"devices.list": "a *:* rwm"},
+    "devices": {"devices.list": "a *:* rwm", "devices.allow": "", "devices.deny": ""},
 }
 V1_CORE = {"cgroup.procs": ""}   # tasks, notify_on_release...: never read, left out for speed
 V1_ROOT = {"cpuset.cpus": "0-3", "cpuset.mems": "0"}
@@ -345,6 +345,9 @@ V1_WRITES = [
     (Limits(pids=0), [(f"pids/{G1}/pids.max", "max")]),
     (Limits(pids=-1), [(f"pids/{G1}/pids.max", "max")]),
     (Limits(blkio_weight=300), [(f"blkio/{G1}/blkio.bfq.weight", "300")]),
+    (Limits(devices=("c 1:3 rwm", "c *:* m")), [(f"devices/{G1}/devices.deny", "a"),
+                                               (f"devices/{G1}/devices.allow", "c 1:3 rwm"),
+                                               (f"devices/{G1}/devices.allow", "c *:* m")]),
 ]
 
 
