@@ -1,11 +1,13 @@
 """The only writer under the state root: one JSON document per object,
 written atomically (temp file, fsync, rename), so a crash, of the process or
 of the machine, leaves either the old or the new record, never half of one.
-Records of the ``VOLATILE`` kinds are runtime facts (a pid, an exit code,
-the names index that reconcile can rebuild): they mean nothing after a
-reboot and are on the path of every start and wait, so they are written
-atomically but without fsync, and one a power loss left unreadable reads as
-absent. All others are fsynced, file and directory, before a write returns.
+As docker's AtomicWriteFile: the new file is fsynced before the rename, the
+directory is not, so a record written just before a power loss may be
+missing afterwards, never torn. Records of the ``VOLATILE`` kinds are
+runtime facts (a pid, an exit code, the names index that reconcile can
+rebuild): they mean nothing after a reboot and are on the path of every
+start and wait, so they are not fsynced at all, and one a power loss left
+unreadable reads as absent.
 
 Layout: ``ROOT/<kind>/<id>.json`` (kinds: containers, images, volumes,
 networks, ...). The root is a parameter (STYLE habit 2): tests use tmp_path.
@@ -37,15 +39,12 @@ class StateStore:
     def write(self, kind: str, key: str, record: dict) -> None:
         """Replace the record atomically."""
         path = self._path(kind, key)
-        durable = kind not in VOLATILE
-        temp = _temporary(path, record, durable)
+        temp = _temporary(path, record, kind not in VOLATILE)
         try:
             os.replace(temp, path)
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
-        if durable:
-            _fsync_dir(path.parent)
 
     @contextlib.contextmanager
     def locked(self, kind: str) -> Iterator[None]:
@@ -78,8 +77,6 @@ class StateStore:
             path.unlink()
         except FileNotFoundError:
             return False
-        if kind not in VOLATILE:
-            _fsync_dir(path.parent)
         return True
 
     def keys(self, kind: str) -> list[str]:
@@ -127,10 +124,3 @@ def _temporary(path: Path, record: dict, sync: bool) -> Path:
         raise
     return temp
 
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

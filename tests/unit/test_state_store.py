@@ -1,4 +1,4 @@
-"""The state store: atomic JSON records, durable or not (no root needed)."""
+"""The state store: atomic JSON records, fsynced or volatile (no root needed)."""
 from __future__ import annotations
 
 import os
@@ -45,17 +45,18 @@ def test_a_failed_write_keeps_the_old_record_and_leaves_no_temporary(store, monk
     assert os.listdir(store.root / "containers") == ["a.json"]
 
 
-def test_only_durable_kinds_are_synced(store, monkeypatch):
-    synced, files = [], []
-    monkeypatch.setattr(store_module, "_fsync_dir", synced.append)
-    real_fsync = os.fsync
-    monkeypatch.setattr(store_module.os, "fsync", lambda fd: files.append(fd) or real_fsync(fd))
+def test_only_durable_kinds_are_synced_before_the_rename(store, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(store_module.os, "fsync", lambda fd: events.append("fsync") or real_fsync(fd))
+    monkeypatch.setattr(store_module.os, "replace",
+                        lambda a, b: events.append("replace") or real_replace(a, b))
     store.write("exits", "a", {"code": 0})
     store.delete("exits", "a")
-    assert synced == [] and files == []
+    assert events == ["replace"]
+    events.clear()
     store.write("containers", "a", {})
-    store.delete("containers", "a")
-    assert synced == [store.root / "containers"] * 2 and len(files) == 1
+    assert events == ["fsync", "replace"]
 
 
 def test_an_unreadable_volatile_record_reads_as_absent_a_durable_one_raises(store):
