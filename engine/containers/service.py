@@ -555,10 +555,8 @@ class ContainerService:
             if directory.name not in records:
                 shutil.rmtree(directory, ignore_errors=True)
                 removed.append(str(directory))
-        running = {cid for cid, r in records.items()
-                   if self.state(r) in (lifecycle.RUNNING, lifecycle.PAUSED)}
-        for name in self.cgroups.list():
-            if name not in running:
+        for name in self.cgroups.list():  # a created container's holds its prepared PID 1
+            if name not in records or self.state(records[name]) in (lifecycle.EXITED, lifecycle.DEAD):
                 self.cgroups.destroy(name)
                 removed.append(f"cgroup {name}")
         return removed

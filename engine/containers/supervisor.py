@@ -66,6 +66,7 @@ class _Prepared:
     start_time: int | None
     dead: bool = False  # it failed during set-up (its error waits in the pipe)
     cgroup_limits: dict | None = None  # its cgroups are still to be made, with these limits
+    cgroup_error: str = ""  # making them failed (start reports it)
     stdin: int = -1  # write end of its stdin pipe (OpenStdin without a tty)
     stdin_open: bool = False
 
@@ -160,6 +161,8 @@ class Supervisor:
         try:
             if early:
                 self._fresh_cgroups(spec.id, limits)
+            elif self.cgroups is not None:  # the last run's: the new PID 1 joins what it finds
+                self.cgroups.destroy(spec.id)
             pending = self._pending(spec, stdio, lambda pid: started.update(time=process.start_time(pid)))
         except BaseException:
             for fd in [fd for fd, _ in streams] + ([stdin_w] if stdin_w >= 0 else []):
@@ -182,14 +185,21 @@ class Supervisor:
         return prepared
 
     def _make_cgroups(self, container: str, prepared: _Prepared) -> None:
+        """Its PID 1 may be joining them as they appear: nothing is destroyed
+        here (a failure is kept for start, which discards the container)."""
         limits, prepared.cgroup_limits = prepared.cgroup_limits, None
-        if limits is not None:
-            self._fresh_cgroups(container, limits)
+        if limits is not None and self.cgroups is not None:
+            try:
+                self.cgroups.create(container)
+                self.cgroups.apply(container, Limits(**limits))
+            except RuntimeFailure as exc:
+                prepared.cgroup_error = str(exc)
 
     def _fresh_cgroups(self, container: str, limits: dict) -> None:
+        """Before its PID 1 exists: the last run's groups go, new ones come."""
         if self.cgroups is None:
             return
-        self.cgroups.destroy(container)  # of the last run
+        self.cgroups.destroy(container)
         self.cgroups.create(container)
         try:
             self.cgroups.apply(container, Limits(**limits))
@@ -232,10 +242,12 @@ class Supervisor:
                     return {"unprepared": True}
                 prepared = self._prepare(Spec.from_json(request["spec"]), key, limits,
                                          bool(request.get("stdin_open")))
-            elif prepared.cgroup_limits is not None:
+            else:
                 self._make_cgroups(container, prepared)
-            elif self.cgroups is not None and not self.cgroups.exists(container):
-                self._fresh_cgroups(container, limits)  # removed meanwhile (a reconcile)
+            if prepared.cgroup_error:
+                raise RuntimeFailure(prepared.cgroup_error)
+            if self.cgroups is not None and not self.cgroups.exists(container):
+                raise RuntimeFailure(f"the cgroup of container {container} is gone")
         except RuntimeFailure as exc:
             self._discard(container)
             return {"error": str(exc)}
@@ -294,10 +306,7 @@ class Supervisor:
         of a prepared container, a spare process. False if there was none."""
         for container, prepared in self.prepared.items():
             if prepared.cgroup_limits is not None:
-                try:
-                    self._make_cgroups(container, prepared)
-                except RuntimeFailure as exc:  # start makes them again and reports it
-                    print(f"supervisor: cgroups of {container}: {exc}", file=pysys.stderr, flush=True)
+                self._make_cgroups(container, prepared)
                 return True
         if self.spare is None and not self.stopping:
             try:

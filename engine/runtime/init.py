@@ -51,16 +51,11 @@ def run(sys: s.Syscalls, spec: Spec, stdio: tuple[int, int, int] | None, go_r: i
             for target, fd in enumerate(terminal.open_in_container(tty_channel)):
                 os.dup2(fd, target)
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the session's controlling terminal
+        groups = _join(groups, missing_ok=True)  # v1: those made already, before start
         if os.read(go_r, 1) != b"1":  # start: our cgroups exist (v2: the parent put us there)
             os._exit(1)
         os.close(go_r)
-        for parent, task_file in groups:  # v1: move ourselves (see Spec.cgroup_tasks)
-            fd = os.open(task_file, os.O_WRONLY | os.O_CLOEXEC, dir_fd=parent)
-            try:
-                os.write(fd, b"0")
-            finally:
-                os.close(fd)
-            os.close(parent)
+        _join(groups, missing_ok=False)
         if "cgroup" in spec.namespaces:  # our cgroup becomes the namespace's root
             sys.unshare(s.CLONE_NEWCGROUP)
         identity.apply(sys, identity.Identity(
@@ -82,6 +77,26 @@ def _cgroup_parents(spec: Spec) -> list[tuple[int, str]]:
         fd = os.open(os.path.dirname(group), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         found.append((fd, os.path.join(os.path.basename(group), os.path.basename(path))))
     return found
+
+
+def _join(groups: list[tuple[int, str]], missing_ok: bool) -> list[tuple[int, str]]:
+    """Move ourselves into each v1 group (see Spec.cgroup_tasks); returns
+    those not made yet (with ``missing_ok``)."""
+    left = []
+    for parent, task_file in groups:
+        try:
+            fd = os.open(task_file, os.O_WRONLY | os.O_CLOEXEC, dir_fd=parent)
+        except FileNotFoundError:
+            if not missing_ok:
+                raise
+            left.append((parent, task_file))
+            continue
+        try:
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
+        os.close(parent)
+    return left
 
 
 def _enter_namespaces(sys: s.Syscalls, spec: Spec, entered: dict[str, int]) -> None:
