@@ -10,6 +10,7 @@ the parent turns it into an error. Must never return.
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -86,15 +87,15 @@ def _join(groups: list[tuple[int, str]], missing_ok: bool) -> list[tuple[int, st
     for parent, task_file in groups:
         try:
             fd = os.open(task_file, os.O_WRONLY | os.O_CLOEXEC, dir_fd=parent)
-        except FileNotFoundError:
-            if not missing_ok:
+            try:
+                os.write(fd, b"0")
+            finally:
+                os.close(fd)
+        except OSError as error:  # not made yet, or a cpuset group without its cpus yet
+            if not missing_ok or error.errno not in (errno.ENOENT, errno.ENOSPC):
                 raise
             left.append((parent, task_file))
             continue
-        try:
-            os.write(fd, b"0")
-        finally:
-            os.close(fd)
         os.close(parent)
     return left
 
