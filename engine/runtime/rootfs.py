@@ -61,9 +61,14 @@ def _ensure(path: str, directory: bool) -> None:
 def _bind(sys: s.Syscalls, source: str, target: str, *, read_only: bool, recursive: bool = True,
           propagation: str = "rprivate") -> None:
     sys.mount(source, target, None, s.MS_BIND | (s.MS_REC if recursive else 0))
-    flags = {"private": s.MS_PRIVATE, "rprivate": s.MS_PRIVATE | s.MS_REC, "shared": s.MS_SHARED,
-             "rshared": s.MS_SHARED | s.MS_REC, "slave": s.MS_SLAVE, "rslave": s.MS_SLAVE | s.MS_REC}
-    sys.mount(None, target, None, flags.get(propagation, s.MS_PRIVATE | s.MS_REC))
+    flags = {"shared": s.MS_SHARED, "rshared": s.MS_SHARED | s.MS_REC,
+             "slave": s.MS_SLAVE, "rslave": s.MS_SLAVE | s.MS_REC}
+    if propagation in flags:  # private is what a bind under our private root is already
+        sys.mount(None, target, None, flags[propagation])
+    elif propagation == "private" or not recursive:
+        pass
+    else:  # rprivate: the source's submounts came along with their propagation
+        sys.mount(None, target, None, s.MS_PRIVATE | s.MS_REC)
     if read_only:
         sys.mount(None, target, None, s.MS_BIND | s.MS_REMOUNT | s.MS_RDONLY | (s.MS_REC if recursive else 0))
 
@@ -132,9 +137,11 @@ def _copy_tree(source: str, destination: str) -> None:
 
 def _mask(sys: s.Syscalls, paths: list[str]) -> None:
     for path in paths:
-        if not os.path.lexists(path):
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
             continue
-        if os.path.isdir(path) and not os.path.islink(path):
+        if stat.S_ISDIR(mode):
             sys.mount("tmpfs", path, "tmpfs", s.MS_RDONLY)
         else:
             sys.mount("/dev/null", path, None, s.MS_BIND)
