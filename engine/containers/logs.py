@@ -128,6 +128,7 @@ def follow(path: Path, stop, poll: float = 0.05) -> Iterator[Entry]:
     """Entries as they are written, until ``stop()`` is true and the file is drained."""
     position = 0
     while True:
+        stopping = stop()  # asked before the read: what came before the stop is read
         try:
             with open(path, "rb") as handle:
                 handle.seek(position)
@@ -139,6 +140,6 @@ def follow(path: Path, stop, poll: float = 0.05) -> Iterator[Entry]:
                     yield Entry(item["stream"], item["log"].encode(), item["time"])
         except FileNotFoundError:
             pass
-        if stop():
+        if stopping:
             return
         time.sleep(poll)

@@ -412,6 +412,16 @@ class ContainerService:
 
     def wait(self, ref: str, condition: str = "not-running", timeout: float | None = None) -> dict:
         record = self._find(ref)
+        if condition == "removed":  # its next exit (or the last), then its removal
+            state = self.state(record)
+            if state in (lifecycle.CREATED, lifecycle.RUNNING, lifecycle.PAUSED):
+                result = self.wait(ref, "next-exit" if state == lifecycle.CREATED else "not-running",
+                                   timeout)
+            else:
+                result = {"StatusCode": (self._exit_of(record) or {}).get("exit_code", 0), "Error": None}
+            while self.store.read("containers", record["id"]) is not None:
+                time.sleep(0.01)
+            return result
         called = time.time()
 
         def exited(found: dict | None) -> bool:
@@ -433,9 +443,6 @@ class ContainerService:
                     time.sleep(pause)  # no process (yet, for next-exit): back off to 50 ms
                     pause = min(pause * 2, 0.05)
                 record = self._find(record["id"])
-        if condition == "removed":
-            while self.store.read("containers", record["id"]) is not None:
-                time.sleep(0.01)
         exit_record = self._exit_of(record) or {}
         return {"StatusCode": exit_record.get("exit_code", 0), "Error": None}
 
@@ -510,7 +517,7 @@ class ContainerService:
         return sorted(out, key=lambda c: -c["Created"])
 
     def _summary(self, record: dict, state: str) -> dict:
-        return views.summary(record, state)
+        return views.summary(record, state, self._exit_of(record) or {})
 
     def inspect(self, ref: str) -> dict:
         record = self._find(ref)
@@ -575,16 +582,24 @@ class ContainerService:
         record = self._find(ref)
         return logs.read(Path(record["log_path"]), tail=tail, since=since, until=until)
 
-    def follow_logs(self, ref: str, *, tail: int | None = None):
-        """The last ``tail`` entries, then new ones as they come, until the
-        container has stopped and its log is drained (``logs -f``)."""
+    def follow_logs(self, ref: str, *, tail: int | None = None, skip: int | None = None):
+        """The last ``tail`` entries (or all after the first ``skip``: attach
+        passes over what was there before it), then new ones as they come,
+        until the container has stopped and its log is drained (``logs -f``):
+        the supervisor writes the exit record after the last output."""
         record = self._find(ref)
         path = Path(record["log_path"])
         seen = len(logs.read(path))
-        yield from logs.read(path, tail=tail)
+        if skip is None:
+            yield from logs.read(path, tail=tail)
+        else:
+            yield from logs.read(path)[skip:]
 
         def stopped() -> bool:
-            return self.state(self._find(record["id"])) not in (lifecycle.RUNNING, lifecycle.PAUSED)
-        for index, entry in enumerate(logs.follow(path, stopped)):
+            current = self._find(record["id"])
+            if self.state(current) in (lifecycle.RUNNING, lifecycle.PAUSED):
+                return False
+            return not current.get("pid") or self._exit_of(current) is not None
+        for index, entry in enumerate(logs.follow(path, stopped, poll=0.01)):
             if index >= seen:
                 yield entry

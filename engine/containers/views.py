@@ -2,17 +2,61 @@
 and inspect (``/containers/{id}/json``), from its record and derived state."""
 from __future__ import annotations
 
+import time
+
 from . import config as merge, lifecycle, logs
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
-def summary(record: dict, state: str) -> dict:
+def summary(record: dict, state: str, exit_record: dict, now: float | None = None) -> dict:
     command = merge.command(record["image_config"], record["config"])
     return {"Id": record["id"], "Names": [f"/{record['name']}"], "Image": record["image_ref"],
             "ImageID": record["image"], "Command": " ".join(command),
             "Created": int(record["created"]), "State": state,
-            "Labels": (record["config"].get("Labels") or {})}
+            "Status": status(record, state, exit_record, time.time() if now is None else now),
+            "Labels": (record["config"].get("Labels") or {}), "Ports": [], "Mounts": [],
+            "HostConfig": {"NetworkMode": record["host_config"].get("NetworkMode") or "none"},
+            "NetworkSettings": {"Networks": {}}}
+
+
+def status(record: dict, state: str, exit_record: dict, now: float) -> str:
+    """docker ps's STATUS: "Up 3 minutes", "Exited (0) 2 seconds ago", "Created"."""
+    if state in (lifecycle.RUNNING, lifecycle.PAUSED):
+        text = "Up " + human_duration(now - record.get("started_at", now))
+        return text + " (Paused)" if state == lifecycle.PAUSED else text
+    if state == lifecycle.EXITED:
+        finished = exit_record.get("finished_at", now)
+        return f"Exited ({exit_record.get('exit_code', 0)}) {human_duration(now - finished)} ago"
+    return state.capitalize()
+
+
+def human_duration(seconds: float) -> str:
+    """As Go's units.HumanDuration, which docker ps uses."""
+    seconds = int(seconds)
+    if seconds < 1:
+        return "Less than a second"
+    if seconds == 1:
+        return "1 second"
+    if seconds < 60:
+        return f"{seconds} seconds"
+    minutes = seconds // 60
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = int(seconds / 3600 + 0.5)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{seconds // 3600 // 24 // 365} years"
 
 
 def inspect(record: dict, state: str, exit_record: dict) -> dict:

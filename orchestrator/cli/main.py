@@ -18,7 +18,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 class _Group(click.Group):
     """Commands registered by name and module, imported on use."""
 
-    lazy = {"config": ("orchestrator.cli.config", "config")}
+    lazy = {"config": ("orchestrator.cli.config", "config"),
+            "engine": ("orchestrator.cli.engine", "engine")}
 
     def list_commands(self, ctx):
         return sorted(self.lazy)

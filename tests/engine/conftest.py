@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -25,6 +24,7 @@ if str(REPO) not in sys.path:
 
 from engine.images.service import ImageService
 from tests.fixtures.images import CACHE_DIR, busybox_rootfs_tar
+from tests.fixtures.leaks import assert_nothing_left
 
 
 @pytest.fixture(autouse=True)
@@ -145,29 +145,3 @@ def engine(tmp_path, image_service, busybox_image):
         service.remove(container["Id"], force=True)
     service.shutdown()
     assert_nothing_left(tmp_path, driver)
-
-
-def assert_nothing_left(tmp_path: Path, driver) -> None:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and _processes_naming(tmp_path):
-        time.sleep(0.05)
-    assert _processes_naming(tmp_path) == [], "the supervisor is still running"
-    mounts = [line for line in Path("/proc/self/mounts").read_text().splitlines() if str(tmp_path) in line]
-    assert mounts == []
-    assert driver.list() == []
-    driver.remove_parent()  # the (empty) parent group of this test
-    assert list((tmp_path / "root").glob("containers/*.json")) == []
-    assert list((tmp_path / "root").glob("containers/*/")) == []
-
-
-def _processes_naming(tmp_path: Path) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if str(tmp_path).encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
-

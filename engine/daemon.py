@@ -1,0 +1,122 @@
+"""The engine daemon: the Docker Engine API on a UNIX socket, in front of the
+engine's services (images, volumes, containers and their supervisor).
+
+    python -m engine.daemon [--root DIR] [--run DIR] [--socket PATH] [--cgroup-parent NAME]
+
+The state root defaults to ``$DOCKYARD_ROOT`` or /var/lib/dockyard, the
+runtime dir to ``$DOCKYARD_RUN`` or /run/dockyard, the socket to
+RUN/engine.sock (mode 0660, group ``dockyard`` when it exists). At start it
+reconciles its records with the kernel; containers run under the
+supervisor, so stopping the daemon (SIGTERM, SIGINT) leaves them running.
+"""
+from __future__ import annotations
+
+import argparse
+import grp
+import os
+import secrets
+import signal
+import sys
+from pathlib import Path
+
+import anyio
+
+from engine.api import http
+from engine.api.containers import Containers
+from engine.api.images import Images
+from engine.api.routes import Router
+from engine.api.system import System
+
+
+class Engine:
+    """The services the API serves, and a place for the daemon's own tasks."""
+
+    def __init__(self, root: Path, run: Path, cgroup_parent: str = "dockyard") -> None:
+        from engine.containers.service import ContainerService
+        from engine.images.service import ImageService
+        from engine.runtime import cgroups
+        from engine.volumes.service import VolumeService
+        self.root, self.run = root, run
+        self.containers = ContainerService(root, run, None, cgroups.detect(parent=cgroup_parent))
+        self.images = ImageService(root, in_use=self._image_users)
+        self.containers.images = self.images
+        self.volumes = VolumeService(root, in_use=self.containers.volume_users)
+        self.containers.volumes = self.volumes
+        self.id = _engine_id(root)
+        self._group: anyio.abc.TaskGroup | None = None
+
+    def _image_users(self, image_id: str) -> list[str]:
+        return [c["Id"] for c in self.containers.list(all=True) if c["ImageID"] == image_id]
+
+    def spawn(self, coroutine) -> None:
+        """Run a task beside the requests (AutoRemove, ...)."""
+        assert self._group is not None, "the daemon is not serving"
+        self._group.start_soon(lambda: coroutine)
+
+    def router(self) -> Router:
+        router = Router()
+        for part in (System(self), Containers(self), Images(self)):
+            part.register(router)
+        return router
+
+    async def serve(self, socket_path: str, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
+        removed = await anyio.to_thread.run_sync(self.containers.reconcile)
+        for item in removed:
+            print(f"dockyard engine: removed what a crash left: {item}", file=sys.stderr, flush=True)
+        async with anyio.create_task_group() as group:
+            self._group = group
+            await group.start(lambda task_status: http.serve(
+                socket_path, self.router(), group=_group_id("dockyard"), task_status=task_status))
+            task_status.started()
+
+
+def _engine_id(root: Path) -> str:
+    path = root / "engine-id"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        root.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_hex(16)
+        path.write_text(value + "\n")
+        return value
+
+
+def _group_id(name: str) -> int | None:
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dockyard engine serve", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path(os.environ.get("DOCKYARD_ROOT", "/var/lib/dockyard")))
+    parser.add_argument("--run", type=Path, default=Path(os.environ.get("DOCKYARD_RUN", "/run/dockyard")))
+    parser.add_argument("--socket", help="the API socket (default: RUN/engine.sock)")
+    parser.add_argument("--cgroup-parent", default="dockyard", help="the containers' parent cgroup")
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        print("dockyard engine: the engine needs root (namespaces, mounts, cgroups)", file=sys.stderr)
+        return 1
+    args.run.mkdir(parents=True, exist_ok=True)
+    socket_path = args.socket or str(args.run / "engine.sock")
+    engine = Engine(args.root, args.run, args.cgroup_parent)
+
+    async def run() -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async with anyio.create_task_group() as group:
+                await group.start(engine.serve, socket_path)
+                print(f"dockyard engine: serving on {socket_path}", file=sys.stderr, flush=True)
+                async for _ in signals:
+                    group.cancel_scope.cancel()
+                    break
+    anyio.run(run)
+    try:
+        os.unlink(socket_path)
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""A real engine daemon per test, on temporary roots and its own socket and
+cgroup parent, with the busybox test image; the real ``docker`` CLI pointed
+at it. Afterwards: nothing left (tests/fixtures/leaks.py)."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from engine.containers import supervisor  # noqa: E402
+from engine.images.service import ImageService  # noqa: E402
+from engine.runtime import cgroups  # noqa: E402
+from tests.fixtures.images import CACHE_DIR, busybox_rootfs_tar  # noqa: E402
+from tests.fixtures.leaks import assert_nothing_left  # noqa: E402
+
+
+@dataclass
+class Daemon:
+    socket: Path
+    run: Path
+    env: dict
+    process: subprocess.Popen
+
+    def docker(self, *args: str, input: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+        return subprocess.run(["docker", *args], env=self.env, input=input, capture_output=True,
+                              timeout=timeout)
+
+    def raw(self, request: bytes) -> bytes:
+        """One HTTP request as bytes; the whole answer (the connection closes)."""
+        with socket.socket(socket.AF_UNIX) as connection:
+            connection.settimeout(10)
+            connection.connect(str(self.socket))
+            connection.sendall(request)
+            chunks = []
+            while chunk := connection.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _wait_for(path: Path, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 20
+    while not path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the daemon did not start: {log.read_text()}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    root, run = tmp_path / "root", tmp_path / "run"
+    ImageService(root).import_image(busybox_rootfs_tar(CACHE_DIR), "busybox:latest", changes=['CMD ["sh"]'])
+    parent = f"dockyard-test-{uuid.uuid4().hex[:8]}"
+    log = tmp_path / "daemon.log"
+    process = subprocess.Popen([sys.executable, "-m", "engine.daemon", "--root", str(root), "--run", str(run),
+                                "--cgroup-parent", parent], cwd=REPO, stdout=open(log, "wb"),
+                               stderr=subprocess.STDOUT)
+    sock = run / "engine.sock"
+    _wait_for(sock, process, log)
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    env = {"PATH": os.environ["PATH"], "DOCKER_HOST": f"unix://{sock}", "DOCKER_CONFIG": str(config),
+           "HOME": str(tmp_path)}
+    yield Daemon(sock, run, env, process)
+    ids = subprocess.run(["docker", "ps", "-aq"], env=env, capture_output=True, text=True).stdout.split()
+    if ids:
+        subprocess.run(["docker", "rm", "-f", *ids], env=env, capture_output=True)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0, log.read_text()
+    supervisor.request(run, {"op": "shutdown"}) if (run / supervisor.SOCKET).exists() else None
+    assert "Traceback" not in log.read_text(), log.read_text()
+    assert_nothing_left(tmp_path, cgroups.detect(parent=parent))

@@ -1,0 +1,24 @@
+"""docker ps's STATUS text (Go's units.HumanDuration) — no root needed."""
+from __future__ import annotations
+
+import pytest
+
+from engine.containers.views import human_duration, status
+
+
+@pytest.mark.parametrize("seconds, text", [
+    (0.4, "Less than a second"), (1, "1 second"), (59, "59 seconds"), (60, "About a minute"),
+    (119, "About a minute"), (120, "2 minutes"), (3599, "59 minutes"), (3600, "About an hour"),
+    (5399, "About an hour"), (5400, "2 hours"), (47 * 3600, "47 hours"), (48 * 3600, "2 days"),
+    (14 * 86400, "2 weeks"), (60 * 86400, "2 months"), (730 * 86400, "2 years"),
+])
+def test_human_duration_as_go_units(seconds, text):
+    assert human_duration(seconds) == text
+
+
+def test_status_of_each_state():
+    record = {"started_at": 100.0}
+    assert status(record, "running", {}, 103) == "Up 3 seconds"
+    assert status(record, "paused", {}, 160) == "Up About a minute (Paused)"
+    assert status(record, "exited", {"exit_code": 3, "finished_at": 150.0}, 152) == "Exited (3) 2 seconds ago"
+    assert status({}, "created", {}, 0) == "Created"
