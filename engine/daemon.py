@@ -5,13 +5,15 @@ engine's services (images, volumes, containers and their supervisor).
 
 The state root defaults to ``$DOCKYARD_ROOT`` or /var/lib/dockyard, the
 runtime dir to ``$DOCKYARD_RUN`` or /run/dockyard, the socket to
-RUN/engine.sock (mode 0660, group ``dockyard`` when it exists). At start it
+RUN/engine.sock (mode 0660, group ``dockyard`` when it exists); RUN/engine.pid
+holds its pid and a lock, so two daemons never serve one runtime dir. At start it
 reconciles its records with the kernel; containers run under the
 supervisor, so stopping the daemon (SIGTERM, SIGINT) leaves them running.
 """
 from __future__ import annotations
 
 import argparse
+import fcntl
 import grp
 import os
 import secrets
@@ -23,9 +25,12 @@ import anyio
 
 from engine.api import http
 from engine.api.containers import Containers
+from engine.api.events import Events
+from engine.api.execs import Execs
 from engine.api.images import Images
 from engine.api.routes import Router
 from engine.api.system import System
+from engine.api.volumes import Volumes
 
 
 class Engine:
@@ -44,9 +49,13 @@ class Engine:
         self.containers.volumes = self.volumes
         self.id = _engine_id(root)
         self._group: anyio.abc.TaskGroup | None = None
+        self.events = Events(self)  # the parts publish what they do
+        self.parts = (System(self), Containers(self), Execs(self), Images(self), Volumes(self), self.events)
 
-    def _image_users(self, image_id: str) -> list[str]:
-        return [c["Id"] for c in self.containers.list(all=True) if c["ImageID"] == image_id]
+    def _image_users(self, image_id: str) -> list[tuple[str, bool]]:
+        """(container id, running) of each container made from the image."""
+        return [(c["Id"], c["State"] in ("running", "paused"))
+                for c in self.containers.list(all=True) if c["ImageID"] == image_id]
 
     def spawn(self, coroutine) -> None:
         """Run a task beside the requests (AutoRemove, ...)."""
@@ -55,7 +64,7 @@ class Engine:
 
     def router(self) -> Router:
         router = Router()
-        for part in (System(self), Containers(self), Images(self)):
+        for part in self.parts:
             part.register(router)
         return router
 
@@ -65,6 +74,9 @@ class Engine:
             print(f"dockyard engine: removed what a crash left: {item}", file=sys.stderr, flush=True)
         async with anyio.create_task_group() as group:
             self._group = group
+            for part in self.parts:  # live restore: watch what runs already
+                if hasattr(part, "adopt"):
+                    await part.adopt()
             await group.start(lambda task_status: http.serve(
                 socket_path, self.router(), group=_group_id("dockyard"), task_status=task_status))
             task_status.started()
@@ -99,6 +111,18 @@ def main(argv: list[str] | None = None) -> int:
         print("dockyard engine: the engine needs root (namespaces, mounts, cgroups)", file=sys.stderr)
         return 1
     args.run.mkdir(parents=True, exist_ok=True)
+    lock = open(args.run / "engine.pid", "a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        print(f"dockyard engine: another engine daemon (pid {lock.read().strip() or '?'}) serves "
+              f"{args.run}; stop it first (kill -TERM that pid)", file=sys.stderr)
+        return 1
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
     socket_path = args.socket or str(args.run / "engine.sock")
     engine = Engine(args.root, args.run, args.cgroup_parent)
 
@@ -112,9 +136,10 @@ def main(argv: list[str] | None = None) -> int:
                     break
     anyio.run(run)
     try:
-        os.unlink(socket_path)
+        os.unlink(socket_path)  # ours: we hold the lock
     except FileNotFoundError:
         pass
+    lock.close()
     return 0
 
 

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
+import threading
 
 import anyio
 import anyio.from_thread
 
 from engine.containers import lifecycle
-from engine.containers.errors import Conflict
+from engine.containers.errors import Conflict, ContainerError
+from engine.containers.logs import timestamp as logs_timestamp
 
 from .http import HTTPError, Request, Response, document, empty
-from .routes import Router, blocking
+from .routes import Router, blocking, stoppable
 
 STREAMS = {"stdin": 0, "stdout": 1, "stderr": 2}
 RAW = "application/vnd.docker.raw-stream"
@@ -31,6 +34,67 @@ _CLIENT_DEFAULTS = {"MemorySwappiness": (-1, None),
                     "PidMode": ("",), "UTSMode": ("",), "UsernsMode": ("",), "Isolation": ("", "default")}
 
 
+_LIST_FILTERS = {"label", "name", "status", "id", "ancestor"}
+
+
+def _list_filters(text: str | None) -> dict[str, list[str]]:
+    """docker's ``filters`` query: {"label": ["k=v"], ...} (or {"label": {"k=v": true}})."""
+    if not text:
+        return {}
+    try:
+        found = json.loads(text)
+    except ValueError:
+        raise HTTPError(400, f"invalid filters: {text!r}") from None
+    wanted = {}
+    for key, values in found.items():
+        if key not in _LIST_FILTERS:
+            raise HTTPError(400, f"invalid filter '{key}'")
+        wanted[key] = list(values) if isinstance(values, list) else [v for v, on in values.items() if on]
+    return wanted
+
+
+def _listed(summary: dict, wanted: dict[str, list[str]]) -> bool:
+    """Every filter key must match; the values of one key are alternatives."""
+    labels = summary.get("Labels") or {}
+
+    def label(selector: str) -> bool:
+        key, eq, value = selector.partition("=")
+        return key in labels and (not eq or labels[key] == value)
+    tests = {
+        "label": lambda v: label(v),
+        "name": lambda v: any(re.search(v, n.lstrip("/")) for n in summary["Names"]),
+        "status": lambda v: summary["State"] == v,
+        "id": lambda v: summary["Id"].startswith(v),
+        "ancestor": lambda v: v in (summary["Image"], summary["ImageID"]) or summary["ImageID"].startswith(
+            "sha256:" + v) or summary["Image"] == v.split(":")[0],
+    }
+    if "label" in wanted:  # every label filter must hold, as docker
+        if not all(label(v) for v in wanted["label"]):
+            return False
+    return all(any(tests[key](v) for v in values) for key, values in wanted.items() if key != "label")
+
+
+def _memory(stats: dict) -> dict:
+    """An unlimited group's limit reads as the host's memory, as docker shows it."""
+    if stats:
+        with open("/proc/meminfo") as handle:
+            total = int(handle.readline().split()[1]) * 1024  # MemTotal comes first
+        if not stats.get("limit") or stats["limit"] > total:
+            stats = {**stats, "limit": total}
+    return stats
+
+
+def _cpus() -> int:
+    return os.cpu_count() or 1
+
+
+def _system_cpu_ns() -> int:
+    """The host's CPU time in nanoseconds (/proc/stat), as docker's system_cpu_usage."""
+    with open("/proc/stat") as handle:
+        fields = handle.readline().split()[1:8]
+    return sum(int(v) for v in fields) * 10**9 // os.sysconf("SC_CLK_TCK")
+
+
 def frame(stream: str, data: bytes) -> bytes:
     return struct.pack(">BxxxI", STREAMS[stream], len(data)) + data
 
@@ -40,6 +104,7 @@ class Containers:
         self.engine = engine
         self.service = engine.containers
         self.attached: dict[str, int] = {}  # container id -> attach streams still sending
+        self.waiting: dict[str, int] = {}  # container id -> waits for its removal without its code yet
 
     def register(self, router: Router) -> None:
         router.add("POST", "/containers/create", self.create)
@@ -52,6 +117,13 @@ class Containers:
         router.add("GET", "/containers/{id}/logs", self.logs)
         router.add("POST", "/containers/{id}/attach", self.attach)
         router.add("DELETE", "/containers/{id}", self.remove)
+        router.add("POST", "/containers/{id}/restart", self.restart)
+        router.add("POST", "/containers/{id}/pause", self.pause)
+        router.add("POST", "/containers/{id}/unpause", self.unpause)
+        router.add("GET", "/containers/{id}/top", self.top)
+        router.add("GET", "/containers/{id}/stats", self.stats)
+        router.add("POST", "/containers/{id}/rename", self.rename)
+        router.add("POST", "/containers/prune", self.prune)
 
     # -- life cycle -------------------------------------------------------------------
     async def create(self, request: Request) -> Response:
@@ -70,11 +142,28 @@ class Containers:
         body["HostConfig"] = host
         name = request.arg("name") or None
         cid = await blocking(self.service.create, body, name)
+        await self._publish("create", cid)
         return document({"Id": cid, "Warnings": []}, 201)
 
+    async def _publish(self, action: str, ref: str, inspected: dict | None = None, **extra) -> None:
+        """A container event, with docker's attributes (image, name, labels)."""
+        if inspected is None:
+            inspected = await blocking(self.service.inspect, ref)
+        attributes = {**(inspected["Config"].get("Labels") or {}), "image": inspected["Config"]["Image"],
+                      "name": inspected["Name"].lstrip("/"), **extra}
+        self.engine.events.publish("container", action, inspected["Id"], attributes)
+
+    async def adopt(self) -> None:
+        """At start: watch the containers that run (their exits, AutoRemove)."""
+        for found in await blocking(self.service.list):
+            self.engine.spawn(self._watch(found["Id"]))
+
     async def list(self, request: Request) -> Response:
-        found = await blocking(self.service.list, all=request.flag("all"))
-        return document(found)
+        wanted = _list_filters(request.arg("filters"))
+        found = await blocking(self.service.list, all=request.flag("all") or "status" in wanted)
+        found = [c for c in found if _listed(c, wanted)]
+        limit = int(request.arg("limit") or -1)
+        return document(found[:limit] if limit > 0 else found)
 
     async def inspect(self, request: Request, id: str) -> Response:
         return document(await blocking(self.service.inspect, id))
@@ -85,21 +174,30 @@ class Containers:
             return empty(304)
         await blocking(self.service.start, id)
         record = await blocking(self.service.inspect, id)
-        if record["HostConfig"].get("AutoRemove"):
-            self.engine.spawn(self._remove_when_exited(record["Id"]))
+        await self._publish("start", id, record)
+        self.engine.spawn(self._watch(record["Id"]))
         return empty()
 
-    async def _remove_when_exited(self, cid: str) -> None:
-        """AutoRemove (``docker run --rm``): once the container has exited and
-        its attached clients have their output, it goes, with its anonymous volumes."""
-        await blocking(self.service.wait, cid)
+    async def _watch(self, cid: str) -> None:
+        """Until the container exits: then its ``die`` event and, with
+        AutoRemove (``docker run --rm``), once its attached clients have their
+        output, its removal with its anonymous volumes."""
+        try:
+            result = await stoppable(self.service.wait, cid)
+            inspected = await blocking(self.service.inspect, cid)
+        except (ContainerError, InterruptedError):
+            return  # removed meanwhile, or the daemon stops
+        await self._publish("die", cid, inspected, exitCode=str(result["StatusCode"]))
+        if not inspected["HostConfig"].get("AutoRemove"):
+            return
         with anyio.move_on_after(10):
-            while self.attached.get(cid):
+            while self.attached.get(cid) or self.waiting.get(cid):
                 await anyio.sleep(0.01)
         try:
             await blocking(self.service.remove, cid, volumes=True)
-        except HTTPError:
-            pass
+        except ContainerError:
+            return
+        await self._publish("destroy", cid, inspected)
 
     async def stop(self, request: Request, id: str) -> Response:
         inspected = await blocking(self.service.inspect, id)
@@ -111,6 +209,7 @@ class Containers:
 
     async def kill(self, request: Request, id: str) -> Response:
         await blocking(self.service.kill, id, request.arg("signal") or None)
+        await self._publish("kill", id, signal=request.arg("signal") or "SIGKILL")
         return empty()
 
     async def wait(self, request: Request, id: str) -> Response:
@@ -118,19 +217,97 @@ class Containers:
         condition = request.arg("condition") or "not-running"
         if condition not in ("not-running", "next-exit", "removed"):
             raise HTTPError(400, f"invalid condition: {condition!r}")
-        await blocking(self.service.inspect, id)  # 404 before the headers go out
+        inspected = await blocking(self.service.inspect, id)  # 404 before the headers go out
+        cid, state = inspected["Id"], inspected["State"]["Status"]
 
         async def result():
             try:
-                found = await blocking(self.service.wait, id, condition)
+                if condition == "removed":
+                    found = await self._wait_removed(cid, state)
+                else:
+                    found = await stoppable(self.service.wait, cid, condition)
             except Exception as error:  # noqa: BLE001 - reported in the body, as docker does
                 found = {"StatusCode": -1, "Error": {"Message": str(error)}}
             yield json.dumps(found).encode() + b"\n"
         return Response(200, stream=result())
 
+    async def _wait_removed(self, cid: str, state: str) -> dict:
+        """Its exit code, then its removal: an AutoRemove waits until every such
+        waiter has the code (see _watch)."""
+        self.waiting[cid] = self.waiting.get(cid, 0) + 1
+        try:
+            if state in (lifecycle.CREATED, lifecycle.RUNNING, lifecycle.PAUSED):
+                condition = "next-exit" if state == lifecycle.CREATED else "not-running"
+                found = await stoppable(self.service.wait, cid, condition)
+            else:
+                found = await blocking(self.service.wait, cid)
+        finally:
+            self.waiting[cid] -= 1
+            if not self.waiting[cid]:
+                del self.waiting[cid]
+        while await blocking(self.service.exists, cid):
+            await anyio.sleep(0.01)
+        return found
+
     async def remove(self, request: Request, id: str) -> Response:
+        inspected = await blocking(self.service.inspect, id)
         await blocking(self.service.remove, id, force=request.flag("force"), volumes=request.flag("v"))
+        await self._publish("destroy", id, inspected)
         return empty()
+
+    async def restart(self, request: Request, id: str) -> Response:
+        timeout = request.arg("t") or request.arg("timeout")
+        await blocking(self.service.restart, id, float(timeout) if timeout not in (None, "") else None)
+        await self._publish("restart", id)
+        self.engine.spawn(self._watch((await blocking(self.service.inspect, id))["Id"]))
+        return empty()
+
+    async def pause(self, request: Request, id: str) -> Response:
+        await blocking(self.service.pause, id)
+        await self._publish("pause", id)
+        return empty()
+
+    async def unpause(self, request: Request, id: str) -> Response:
+        await blocking(self.service.unpause, id)
+        await self._publish("unpause", id)
+        return empty()
+
+    async def top(self, request: Request, id: str) -> Response:
+        return document(await blocking(self.service.top, id))
+
+    async def rename(self, request: Request, id: str) -> Response:
+        name = request.arg("name")
+        if not name:
+            raise HTTPError(400, "Neither old nor new names may be empty")
+        before = await blocking(self.service.inspect, id)
+        await blocking(self.service.rename, id, name)
+        await self._publish("rename", before["Id"], oldName=before["Name"].lstrip("/"))
+        return empty()
+
+    async def prune(self, request: Request) -> Response:
+        removed = await blocking(self.service.prune)
+        return document({"ContainersDeleted": removed, "SpaceReclaimed": 0})
+
+    async def stats(self, request: Request, id: str) -> Response:
+        """docker's stats document, once (stream=false) or every second."""
+        inspected = await blocking(self.service.inspect, id)
+        once = not request.flag("stream", True) or request.flag("one-shot")
+
+        async def documents():
+            previous = {"cpu_usage": {"total_usage": 0}, "system_cpu_usage": 0, "online_cpus": _cpus()}
+            while True:
+                found = await blocking(self.service.stats, id)
+                cpu = {**found["cpu_stats"], "system_cpu_usage": _system_cpu_ns(), "online_cpus": _cpus()}
+                yield json.dumps({
+                    "read": logs_timestamp(), "preread": "0001-01-01T00:00:00Z", "id": inspected["Id"],
+                    "name": inspected["Name"], "cpu_stats": cpu, "precpu_stats": previous,
+                    "memory_stats": _memory(found["memory_stats"]), "pids_stats": found["pids_stats"],
+                    "blkio_stats": {}, "networks": {}}).encode() + b"\n"
+                previous = cpu
+                if once:
+                    return
+                await anyio.sleep(1)
+        return Response(200, stream=documents())
 
     # -- output ------------------------------------------------------------------------
     def _wanted(self, request: Request) -> set[str]:
@@ -165,18 +342,25 @@ class Containers:
     async def _follow(self, cid: str, wanted: set[str], encode, **where):
         """Entries as they come, from a worker thread, through a small queue."""
         send, receive = anyio.create_memory_object_stream(64)
+        stop = threading.Event()
 
         def pump() -> None:
             with send:
-                for entry in self.service.follow_logs(cid, **where):
+                for entry in self.service.follow_logs(cid, stop=stop, **where):
                     if entry.stream in wanted:
-                        anyio.from_thread.run(send.send, encode(entry))
+                        try:
+                            anyio.from_thread.run(send.send, encode(entry))
+                        except (anyio.BrokenResourceError, anyio.ClosedResourceError, RuntimeError):
+                            return  # the reader has gone
 
-        async with anyio.create_task_group() as group:
-            group.start_soon(lambda: anyio.to_thread.run_sync(pump, abandon_on_cancel=True))
-            async with receive:
-                async for chunk in receive:
-                    yield chunk
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(lambda: anyio.to_thread.run_sync(pump, abandon_on_cancel=True))
+                async with receive:
+                    async for chunk in receive:
+                        yield chunk
+        finally:
+            stop.set()
 
     async def attach(self, request: Request, id: str) -> Response:
         inspected = await blocking(self.service.inspect, id)

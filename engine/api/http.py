@@ -225,10 +225,33 @@ async def _send(connection: h11.Connection, stream: anyio.abc.ByteStream, respon
         if response.body:
             await stream.send(connection.send(h11.Data(data=response.body)))
     else:
-        async for chunk in response.stream:
-            if chunk:
-                await stream.send(connection.send(h11.Data(data=chunk)))
+        await _stream_until_gone(connection, stream, response.stream)
     await stream.send(connection.send(h11.EndOfMessage()))
+
+
+async def _stream_until_gone(connection: h11.Connection, stream: anyio.abc.ByteStream,
+                             chunks: AsyncIterator[bytes]) -> None:
+    """Send the chunks; if the client closes the connection first (``docker
+    run -d`` drops its wait), stop the stream: its generator is cancelled
+    and cleans up (worker threads are told to stop)."""
+    async def watch() -> None:
+        while True:
+            try:
+                data = await stream.receive(READ_SIZE)
+            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                break
+            connection.receive_data(data)  # a pipelined request: h11 keeps it for later
+        group.cancel_scope.cancel()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(watch)
+        try:
+            async for chunk in chunks:
+                if chunk:
+                    await stream.send(connection.send(h11.Data(data=chunk)))
+        finally:
+            group.cancel_scope.cancel()
+            await chunks.aclose() if hasattr(chunks, "aclose") else None
 
 
 async def _hijack(connection: h11.Connection, stream: anyio.abc.ByteStream, request: Request,

@@ -6,12 +6,18 @@ worker threads (``anyio.to_thread``), so one slow call never stalls others.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Awaitable, Callable
 
 import anyio
 
 from engine.containers.errors import ContainerError
-from engine.images.errors import ImageConflict, ImageError, ImageNotFound, InvalidReference
+from engine.images.errors import (
+    ImageConflict,
+    ImageError,
+    ImageNotFound,
+    InvalidReference,
+)
 
 from .http import API_VERSION, MIN_API_VERSION, HTTPError, Request, Response
 
@@ -78,5 +84,17 @@ def _check_version(version: str | None) -> None:
 
 
 async def blocking(function, *args, **kwargs):
-    """Run a synchronous engine call in a worker thread."""
-    return await anyio.to_thread.run_sync(lambda: function(*args, **kwargs))
+    """Run a synchronous engine call in a worker thread. If the caller is
+    cancelled (its client left, the daemon stops) the thread is abandoned:
+    calls that can wait long take a ``stop`` event and must be given one."""
+    return await anyio.to_thread.run_sync(lambda: function(*args, **kwargs), abandon_on_cancel=True)
+
+
+async def stoppable(function, *args, **kwargs):
+    """``blocking`` for a call that may wait long: it gets ``stop``, a
+    threading.Event set when the caller is cancelled, so the thread ends too."""
+    stop = threading.Event()
+    try:
+        return await blocking(function, *args, stop=stop, **kwargs)
+    finally:
+        stop.set()

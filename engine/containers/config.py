@@ -9,7 +9,7 @@ reading the image's /etc files (given as a lookup).
 from __future__ import annotations
 
 import shlex
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import InvalidRequest
 

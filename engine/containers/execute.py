@@ -6,57 +6,93 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
 
-from engine.runtime import nsexec, sys as syscalls
+from engine.runtime import nsexec
+from engine.runtime import sys as syscalls
 
 from . import lifecycle
 from .errors import InvalidRequest
+
+
+@dataclass
+class Exec:
+    """A process started in a container: the caller's child. With a tty,
+    ``master`` is its terminal (input and output); else ``stdin`` (or -1),
+    ``stdout`` and ``stderr`` are the caller's ends of its pipes. The caller
+    closes what it was given and reaps ``pid``."""
+    pid: int
+    stdin: int = -1
+    stdout: int = -1
+    stderr: int = -1
+    master: int = -1
+
+    def wait(self) -> int:
+        """Its exit code, docker's way (128 + signal when killed)."""
+        _, status = os.waitpid(self.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        return 128 - code if code < 0 else code
+
+
+def exec_start(service, ref: str, cmd: list[str], *, user: str | None = None,
+               env: list[str] | None = None, workdir: str | None = None, tty: bool = False,
+               stdin: bool = True, privileged: bool = False) -> Exec:
+    """Start ``cmd`` in the running container, with its namespaces, cgroup,
+    root, environment, user and security (all capabilities and no seccomp
+    with ``privileged``). Without ``stdin`` its standard input is /dev/null."""
+    record = service._find(ref)
+    lifecycle.check("exec", service.state(record), record["name"])
+    spec = service._spec(record)
+    uid, gid, groups = service._user(record, user) if user else (spec.uid, spec.gid, spec.groups)
+    pipes = [] if tty else [os.pipe() if stdin else _null_pipe(), os.pipe(), os.pipe()]
+    stdio = None if tty else (pipes[0][0], pipes[1][1], pipes[2][1])
+    capabilities, seccomp_filter = spec.capabilities, bytes.fromhex(spec.seccomp_filter)
+    if privileged:
+        capabilities, seccomp_filter = None, b""
+    try:
+        child = nsexec.spawn_in(
+            syscalls.Syscalls(), record["pid"], list(cmd), spec.env + list(env or []),
+            workdir or spec.cwd, uid, gid, groups, capabilities, seccomp_filter,
+            spec.no_new_privileges, stdio, lambda pid: service.cgroups.add(record["id"], pid), tty,
+            seccomp_flags=spec.seccomp_flags)
+    except Exception as exc:
+        for fd in [fd for pair in pipes for fd in pair if fd >= 0]:
+            os.close(fd)
+        raise InvalidRequest(str(exc)) from None
+    if tty:
+        return Exec(child.pid, master=child.master_fd)
+    for fd in stdio:
+        os.close(fd)
+    return Exec(child.pid, stdin=pipes[0][1], stdout=pipes[1][0], stderr=pipes[2][0])
+
+
+def _null_pipe() -> tuple[int, int]:
+    return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC), -1
 
 
 def exec_run(service, ref: str, cmd: list[str], *, user: str | None = None,
              env: list[str] | None = None, workdir: str | None = None,
              stdin: bytes | None = None, tty: bool = False,
              timeout: float | None = None) -> tuple[int, bytes, bytes]:
-    """Run ``cmd`` in the running container, with its namespaces, cgroup,
-    root, environment, user and security; waits and returns (exit code,
-    stdout, stderr). With ``tty`` the process has a terminal of the
-    container's devpts and all its output is stdout, as in docker. The
-    caller's process is the exec'd one's parent."""
-    record = service._find(ref)
-    lifecycle.check("exec", service.state(record), record["name"])
-    spec = service._spec(record)
-    uid, gid, groups = service._user(record, user) if user else (
-        spec.uid, spec.gid, spec.groups)
-    pipes = [] if tty else [os.pipe() for _ in range(3)]
-    stdio = None if tty else (pipes[0][0], pipes[1][1], pipes[2][1])
-    try:
-        child = nsexec.spawn_in(
-            syscalls.Syscalls(), record["pid"], list(cmd), spec.env + list(env or []),
-            workdir or spec.cwd, uid, gid, groups, spec.capabilities,
-            bytes.fromhex(spec.seccomp_filter), spec.no_new_privileges, stdio,
-            lambda pid: service.cgroups.add(record["id"], pid), tty,
-            seccomp_flags=spec.seccomp_flags)
-    except Exception as exc:
-        for fd in [fd for pair in pipes for fd in pair]:
-            os.close(fd)
-        raise InvalidRequest(str(exc)) from None
+    """Run ``cmd`` in the running container (``exec_start``), wait, and
+    return (exit code, stdout, stderr). With ``tty`` the process has a
+    terminal of the container's devpts and all its output is stdout, as in
+    docker."""
+    process = exec_start(service, ref, cmd, user=user, env=env, workdir=workdir, tty=tty)
     if tty:
-        outputs, readers = _collect([child.master_fd])
-        inputs = child.master_fd
+        outputs, readers = _collect([process.master])
+        inputs = process.master
     else:
-        for fd in stdio:
-            os.close(fd)
-        outputs, readers = _collect([pipes[1][0], pipes[2][0]])
-        inputs = pipes[0][1]
+        outputs, readers = _collect([process.stdout, process.stderr])
+        inputs = process.stdin
     if stdin:
         os.write(inputs, stdin)
     if not tty:
         os.close(inputs)
-    _, status = os.waitpid(child.pid, 0)
+    code = process.wait()
     for reader in readers:
         reader.join(timeout)
-    code = os.waitstatus_to_exitcode(status)
-    return (128 - code if code < 0 else code), outputs[0], (outputs[1] if len(outputs) > 1 else b"")
+    return code, outputs[0], (outputs[1] if len(outputs) > 1 else b"")
 
 
 def _collect(fds: list[int]) -> tuple[list[bytes], list[threading.Thread]]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 _UNITS = {"k": 1000, "m": 1000 ** 2, "g": 1000 ** 3}
 

@@ -17,14 +17,18 @@ import re
 import secrets
 import shutil
 import signal as signals
+import threading
 import time
 from pathlib import Path
 
-from engine.runtime import process, spec as runtime_spec
+from engine.runtime import process
+from engine.runtime import spec as runtime_spec
 from engine.runtime.errors import RuntimeFailure
 from engine.state.store import StateStore
+from engine.volumes.service import ANONYMOUS
 
-from . import config as merge, lifecycle, logs, security, supervisor, views
+from . import config as merge
+from . import lifecycle, logs, security, supervisor, views
 from .errors import Conflict, InvalidRequest, NotFound
 
 _SIGNALS = {name[3:]: getattr(signals, name) for name in dir(signals)
@@ -96,6 +100,10 @@ class ContainerService:
             if record:
                 return record
         raise NotFound(ref)
+
+    def exists(self, cid: str) -> bool:
+        """Whether the container with this full id still has its record."""
+        return self.store.read("containers", cid) is not None
 
     def _named(self, name: str) -> dict | None:
         """The container holding ``name`` (the names index: one claimed record per name)."""
@@ -313,10 +321,12 @@ class ContainerService:
             cgroup_tasks=[str(d / "tasks") for d in self.cgroups.dirs(record["id"])]
             if self.cgroups.version == 1 else [])
 
-    def _volume(self, name: str, target: str, read_only: bool, nocopy: bool) -> runtime_spec.Mount:
+    def _volume(self, name: str, target: str, read_only: bool, nocopy: bool,
+                anonymous: bool = False) -> runtime_spec.Mount:
         if self.volumes is None:
             raise InvalidRequest(f"named volume {name!r} needs the volume service")
-        self.volumes.create(name)  # docker creates a named volume on first use
+        # docker creates a named volume on first use; an anonymous one is labelled so
+        self.volumes.create(name, labels={ANONYMOUS: ""} if anonymous else None)
         return runtime_spec.Mount(target, "volume", str(self.volumes.path(name)), read_only,
                                   copy_up=not nocopy)
 
@@ -351,7 +361,8 @@ class ContainerService:
             elif kind == "volume":
                 name = mount.get("Source") or record["anonymous_volumes"][mount["Target"]]
                 nocopy = bool((mount.get("VolumeOptions") or {}).get("NoCopy"))
-                mounts.append(self._volume(name, mount["Target"], bool(mount.get("ReadOnly")), nocopy))
+                mounts.append(self._volume(name, mount["Target"], bool(mount.get("ReadOnly")), nocopy,
+                                           anonymous=not mount.get("Source")))
             else:
                 raise InvalidRequest(f"mount type {kind!r} is not supported yet")
         return mounts
@@ -410,16 +421,24 @@ class ContainerService:
             return found
         return None
 
-    def wait(self, ref: str, condition: str = "not-running", timeout: float | None = None) -> dict:
+    def wait(self, ref: str, condition: str = "not-running", timeout: float | None = None,
+             stop: threading.Event | None = None) -> dict:
+        """Until ``condition``; TimeoutError after ``timeout``, InterruptedError
+        once ``stop`` is set (its caller has gone)."""
         record = self._find(ref)
+
+        def check_stop() -> None:
+            if stop is not None and stop.is_set():
+                raise InterruptedError(f"the wait for container {record['name']} was stopped")
         if condition == "removed":  # its next exit (or the last), then its removal
             state = self.state(record)
             if state in (lifecycle.CREATED, lifecycle.RUNNING, lifecycle.PAUSED):
                 result = self.wait(ref, "next-exit" if state == lifecycle.CREATED else "not-running",
-                                   timeout)
+                                   timeout, stop)
             else:
                 result = {"StatusCode": (self._exit_of(record) or {}).get("exit_code", 0), "Error": None}
             while self.store.read("containers", record["id"]) is not None:
+                check_stop()
                 time.sleep(0.01)
             return result
         called = time.time()
@@ -433,6 +452,7 @@ class ContainerService:
             deadline = None if timeout is None else time.monotonic() + timeout
             pause = 0.0002
             while not exited(self._exit_of(record)):
+                check_stop()
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     raise TimeoutError(f"container {record['name']} did not exit in {timeout} s")
@@ -473,6 +493,11 @@ class ContainerService:
         from .execute import exec_run
         return exec_run(self, ref, cmd, **options)
 
+    def exec_start(self, ref: str, cmd: list[str], **options):
+        """Start ``cmd`` in the running container; see execute.exec_start."""
+        from .execute import exec_start
+        return exec_start(self, ref, cmd, **options)
+
     # -- pause -------------------------------------------------------------------
     def pause(self, ref: str) -> None:
         record = self._find(ref)
@@ -483,6 +508,33 @@ class ContainerService:
         record = self._find(ref)
         lifecycle.check("unpause", self.state(record), record["name"])
         self.cgroups.thaw(record["id"])
+
+    def rename(self, ref: str, name: str) -> None:
+        """docker rename: the new name is claimed first, then the old one released."""
+        record = self._find(ref)
+        name = name.lstrip("/")
+        if not _NAME.fullmatch(name):
+            raise InvalidRequest(f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        if name == record["name"]:
+            raise Conflict("Renaming a container with the same name as its current name")
+        self._claim_name(name, record["id"])
+        old = dict(record)
+        stored = self.store.read("containers", record["id"])
+        stored["name"] = name
+        self.store.write("containers", record["id"], stored)
+        self._release_name(old)
+
+    def prune(self) -> list[str]:
+        """Remove every stopped container (docker container prune); their ids."""
+        removed = []
+        for cid, record in self._records().items():
+            if self.state(record) in (lifecycle.EXITED, lifecycle.DEAD, lifecycle.CREATED):
+                try:
+                    self.remove(cid)
+                except (Conflict, NotFound):
+                    continue  # started or removed meanwhile
+                removed.append(cid)
+        return removed
 
     # -- remove --------------------------------------------------------------------
     def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
@@ -582,20 +634,26 @@ class ContainerService:
         record = self._find(ref)
         return logs.read(Path(record["log_path"]), tail=tail, since=since, until=until)
 
-    def follow_logs(self, ref: str, *, tail: int | None = None, skip: int | None = None):
+    def follow_logs(self, ref: str, *, tail: int | None = None, skip: int | None = None,
+                    stop: threading.Event | None = None):
         """The last ``tail`` entries (or all after the first ``skip``: attach
         passes over what was there before it), then new ones as they come,
         until the container has stopped and its log is drained (``logs -f``):
         the supervisor writes the exit record after the last output."""
         record = self._find(ref)
         path = Path(record["log_path"])
-        seen = len(logs.read(path))
-        if skip is None:
-            yield from logs.read(path, tail=tail)
-        else:
-            yield from logs.read(path)[skip:]
+        existing = logs.read(path)  # read once: what comes after is the follower's
+        seen = len(existing)
+        if skip is not None:
+            yield from existing[skip:]
+        elif tail is None or tail < 0:
+            yield from existing
+        elif tail > 0:
+            yield from existing[-tail:]
 
         def stopped() -> bool:
+            if stop is not None and stop.is_set():  # the reader has gone
+                return True
             current = self._find(record["id"])
             if self.state(current) in (lifecycle.RUNNING, lifecycle.PAUSED):
                 return False

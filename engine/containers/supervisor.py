@@ -44,8 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.runtime import process
-from engine.runtime.cgroups import Limits
 from engine.runtime import sys as s
+from engine.runtime.cgroups import Limits
 from engine.runtime.errors import RuntimeFailure
 from engine.runtime.spec import Spec
 from engine.state.store import StateStore

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from . import config as merge, lifecycle, logs
+from . import config as merge
+from . import lifecycle, logs
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 

@@ -14,10 +14,10 @@ import errno
 import fcntl
 import json
 import os
-import termios
 import resource
 import socket
 import struct
+import termios
 
 from . import identity, rootfs, terminal
 from . import sys as s

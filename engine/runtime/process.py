@@ -25,9 +25,8 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import identity, init
+from . import identity, init, terminal
 from . import sys as s
-from . import terminal
 from .errors import RuntimeFailure
 from .spec import Spec
 

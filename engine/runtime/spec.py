@@ -65,7 +65,7 @@ class Spec:
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> "Spec":
+    def from_json(cls, data: dict) -> Spec:
         data = dict(data)
         data["mounts"] = [Mount(**m) for m in data.get("mounts", [])]
         data["rlimits"] = {k: tuple(v) for k, v in data.get("rlimits", {}).items()}

@@ -135,7 +135,7 @@ class Syscalls:
         header = _CapHeader(_CAP_VERSION_3, 0)
         data = (_CapData * 2)()
         _check(_libc.syscall(SYS_CAPGET, ctypes.byref(header), data), "capget")
-        join = lambda field: getattr(data[0], field) | (getattr(data[1], field) << 32)  # noqa: E731
+        join = lambda field: getattr(data[0], field) | (getattr(data[1], field) << 32)
         return join("effective"), join("permitted"), join("inheritable")
 
     def capset(self, effective: int, permitted: int, inheritable: int) -> None:

@@ -20,8 +20,8 @@ import fcntl
 import itertools
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 _temporaries = itertools.count()
 VOLATILE = frozenset({"runs", "exits", "names"})

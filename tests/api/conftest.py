@@ -19,11 +19,11 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from engine.containers import supervisor  # noqa: E402
-from engine.images.service import ImageService  # noqa: E402
-from engine.runtime import cgroups  # noqa: E402
-from tests.fixtures.images import CACHE_DIR, busybox_rootfs_tar  # noqa: E402
-from tests.fixtures.leaks import assert_nothing_left  # noqa: E402
+from engine.containers import supervisor
+from engine.images.service import ImageService
+from engine.runtime import cgroups
+from tests.fixtures.images import CACHE_DIR, busybox_rootfs_tar
+from tests.fixtures.leaks import assert_nothing_left
 
 
 @dataclass
@@ -74,7 +74,9 @@ def daemon(tmp_path):
     config.mkdir()
     env = {"PATH": os.environ["PATH"], "DOCKER_HOST": f"unix://{sock}", "DOCKER_CONFIG": str(config),
            "HOME": str(tmp_path)}
-    yield Daemon(sock, run, env, process)
+    handle = Daemon(sock, run, env, process)
+    yield handle
+    process = handle.process  # a test may have restarted it
     ids = subprocess.run(["docker", "ps", "-aq"], env=env, capture_output=True, text=True).stdout.split()
     if ids:
         subprocess.run(["docker", "rm", "-f", *ids], env=env, capture_output=True)

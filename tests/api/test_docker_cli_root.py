@@ -91,3 +91,48 @@ def test_dockyard_engine_serve_runs_the_daemon_in_the_foreground(tmp_path):
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     assert not sock.exists()  # removed on the way out
+
+
+def test_a_second_daemon_on_the_same_runtime_dir_refuses_to_start(daemon, tmp_path):
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "engine.daemon", "--root", str(tmp_path / "root"),
+                           "--run", str(daemon.run)], capture_output=True, timeout=30)
+    assert done.returncode == 1
+    assert f"another engine daemon (pid {daemon.process.pid})".encode() in done.stderr
+    assert daemon.docker("version").returncode == 0  # the first one still serves
+
+
+def test_a_wait_whose_client_left_stops_waiting(daemon):
+    """docker run -d drops the wait it opened: the daemon stops waiting too
+    (each waiting call holds a pidfd on the container's process)."""
+    import os
+    import socket
+    import time
+    assert daemon.docker("run", "-d", "--name", "sleeper", "busybox", "sleep", "30").returncode == 0
+
+    def waiting() -> int:
+        fds = f"/proc/{daemon.process.pid}/fd"
+        return sum(1 for fd in os.listdir(fds) if "pidfd" in os.readlink(f"{fds}/{fd}"))
+    baseline = 1  # the daemon's own watch of the container (its die event); the CLI's dropped wait goes
+    deadline = time.monotonic() + 5
+    while waiting() != baseline and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert waiting() == baseline
+    clients = []
+    for _ in range(5):
+        client = socket.socket(socket.AF_UNIX)
+        client.connect(str(daemon.socket))
+        client.sendall(b"POST /containers/sleeper/wait HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\n\r\n")
+        assert client.recv(4096).startswith(b"HTTP/1.1 200")  # the headers come at once
+        clients.append(client)
+    deadline = time.monotonic() + 5
+    while waiting() < baseline + 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert waiting() == baseline + 5
+    for client in clients:
+        client.close()
+    deadline = time.monotonic() + 5
+    while waiting() > baseline and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert waiting() == baseline

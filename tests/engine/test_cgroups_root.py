@@ -12,9 +12,9 @@ import glob
 import os
 import secrets
 import signal
-import time
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest

@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.fixtures.containers import run_container
 
 from engine.containers.errors import Conflict, InvalidRequest
 from engine.containers.service import ContainerService
+from tests.fixtures.containers import run_container
 
 pytestmark = pytest.mark.root
 

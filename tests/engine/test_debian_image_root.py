@@ -14,10 +14,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.fixtures.containers import run_container
 
 from engine.containers.service import ContainerService
 from tests.fixtures import debian_image
+from tests.fixtures.containers import run_container
 
 IMAGE = "dockyard-test/debian-python:latest"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

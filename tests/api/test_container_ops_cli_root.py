@@ -1,0 +1,75 @@
+"""docker top, stats, pause/unpause, rename, restart, container prune."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture
+def loop(daemon):
+    done = daemon.docker("run", "-d", "--name", "loop", "busybox", "sh", "-c", "while true; do sleep 1; done")
+    assert done.returncode == 0, done.stderr
+    return daemon
+
+
+def test_top_lists_the_containers_processes(loop):
+    lines = loop.docker("top", "loop").stdout.decode().splitlines()
+    assert lines[0].split() == ["UID", "PID", "PPID", "CMD"]
+    assert any("while true" in line for line in lines[1:])
+
+
+def test_stats_once(loop):
+    done = loop.docker("stats", "--no-stream", "--format", "{{json .}}", "loop")
+    stats = json.loads(done.stdout)
+    assert stats["Name"] == "loop" and stats["PIDs"] in ("1", "2")
+    usage, limit = stats["MemUsage"].split(" / ")
+    assert usage != "0B" and limit != "0B"
+
+
+def test_pause_unpause(loop):
+    assert loop.docker("pause", "loop").returncode == 0
+    assert loop.docker("inspect", "-f", "{{.State.Status}}", "loop").stdout == b"paused\n"
+    assert b"(Paused)" in loop.docker("ps").stdout
+    done = loop.docker("pause", "loop")
+    assert done.returncode == 1 and b"is already paused" in done.stderr
+    assert loop.docker("unpause", "loop").returncode == 0
+    assert loop.docker("inspect", "-f", "{{.State.Status}}", "loop").stdout == b"running\n"
+
+
+def test_rename_and_restart(loop):
+    pid = loop.docker("inspect", "-f", "{{.State.Pid}}", "loop").stdout
+    assert loop.docker("rename", "loop", "spin").returncode == 0
+    assert loop.docker("ps", "--format", "{{.Names}}").stdout == b"spin\n"
+    assert loop.docker("inspect", "loop").returncode == 1  # the old name is free
+    assert loop.docker("restart", "-t", "1", "spin").returncode == 0
+    assert loop.docker("inspect", "-f", "{{.State.Status}}", "spin").stdout == b"running\n"
+    assert loop.docker("inspect", "-f", "{{.State.Pid}}", "spin").stdout != pid
+    assert loop.docker("run", "-d", "--name", "loop", "busybox", "true").returncode == 0
+
+
+def test_container_prune_removes_the_stopped_only(loop):
+    loop.docker("create", "--name", "made", "busybox", "true")
+    loop.docker("run", "--name", "ran", "busybox", "true")
+    done = loop.docker("container", "prune", "-f")
+    assert done.returncode == 0
+    assert loop.docker("ps", "-a", "--format", "{{.Names}}").stdout == b"loop\n"
+
+
+def test_ps_filters(loop):
+    loop.docker("run", "--name", "done1", "--label", "tier=web", "busybox", "true")
+    loop.docker("create", "--name", "made1", "--label", "tier=db", "busybox", "true")
+
+    def names(*args: str) -> list[str]:
+        return sorted(loop.docker("ps", "-a", "--format", "{{.Names}}", *args).stdout.decode().split())
+    assert names("--filter", "label=tier") == ["done1", "made1"]
+    assert names("--filter", "label=tier=web") == ["done1"]
+    assert names("--filter", "status=exited") == ["done1"]
+    assert names("--filter", "status=created") == ["made1"]
+    assert names("--filter", "name=made") == ["made1"]
+    assert names("--filter", "status=running") == ["loop"]
+    assert names("--filter", "ancestor=busybox") == ["done1", "loop", "made1"]
+    done = loop.docker("ps", "--filter", "colour=red")
+    assert done.returncode == 1 and b"invalid filter 'colour'" in done.stderr
