@@ -124,6 +124,7 @@ class Containers:
         router.add("GET", "/containers/{id}/stats", self.stats)
         router.add("POST", "/containers/{id}/rename", self.rename)
         router.add("POST", "/containers/prune", self.prune)
+        router.add("POST", "/containers/{id}/resize", self.resize)
 
     # -- life cycle -------------------------------------------------------------------
     async def create(self, request: Request) -> Response:
@@ -283,6 +284,14 @@ class Containers:
         await blocking(self.service.rename, id, name)
         await self._publish("rename", before["Id"], oldName=before["Name"].lstrip("/"))
         return empty()
+
+    async def resize(self, request: Request, id: str) -> Response:
+        try:
+            height, width = int(request.arg("h") or 0), int(request.arg("w") or 0)
+        except ValueError:
+            raise HTTPError(400, "h and w must be numbers") from None
+        await blocking(self.service.resize, id, height, width)
+        return empty(200)
 
     async def prune(self, request: Request) -> Response:
         removed = await blocking(self.service.prune)

@@ -256,6 +256,15 @@ class ContainerService:
             raise Conflict(reply.get("error") or f"container {record['name']}: no stdin was handed over")
         return fd
 
+    def resize(self, ref: str, height: int, width: int) -> None:
+        """The size of a running container's terminal (its tty)."""
+        record = self._find(ref)
+        lifecycle.check("attach", self.state(record), record["name"])
+        reply = supervisor.request(self.run, {"op": "resize", "id": record["id"], "height": height,
+                                              "width": width})
+        if "error" in reply:
+            raise Conflict(reply["error"])
+
     def _discard(self, record: dict) -> None:
         """Let a prepared PID 1 go (no supervisor: none is prepared)."""
         try:

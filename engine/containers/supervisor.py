@@ -16,7 +16,8 @@ Protocol: JSON lines on ``RUN/supervisor.sock``:
 ``{"op": "start", "id", "key", "log", "log_options", "limits", "stdin_open",
 "stdin_once"}`` -> ``{"pid": N, "start_time": T}`` when a PID 1 prepared
 under that ``key`` waits, else ``{"unprepared": true}``; the same with
-``"spec"`` prepares first when needed; ``{"op": "stdin", "id"}`` -> an fd
+``"spec"`` prepares first when needed; ``{"op": "resize", "id", "height",
+"width"}`` sizes its terminal; ``{"op": "stdin", "id"}`` -> an fd
 writing to its stdin, passed with the answer (SCM_RIGHTS); ``{"op":
 "discard", "id"}`` (a prepared container is removed); ``{"op": "ping"}``;
 ``{"op": "shutdown"}`` (only when no container runs). Errors: ``{"error":
@@ -38,7 +39,9 @@ import os
 import selectors
 import signal
 import socket
+import struct
 import sys as pysys
+import termios
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +107,7 @@ class Supervisor:
         self.after: list = []  # work that follows the answer to the current request
         self.mount_namespaces: dict[str, int] = {}  # container id -> fd (see _hold_mounts)
         self.inputs: dict[str, tuple[int, bool]] = {}  # container id -> (stdin to write, once)
+        self.terminals: dict[str, int] = {}  # container id -> its pty master (for resize)
 
     # -- requests ---------------------------------------------------------------
     def handle(self, request: dict) -> dict:
@@ -115,6 +119,8 @@ class Supervisor:
             return {"ok": True}
         if op == "start":
             return self._start(request)
+        if op == "resize":
+            return self._resize(request["id"], int(request["height"]), int(request["width"]))
         if op == "stdin":
             return self._stdin(request["id"])
         if op == "discard":
@@ -267,6 +273,8 @@ class Supervisor:
             self.inputs[spec.id] = (stdin, bool(request.get("stdin_once")))
             prepared.stdin = -1
         streams = [(launched.master_fd, "stdout")] if spec.tty else prepared.streams
+        if spec.tty:  # a copy of our own: resize must never reach a reused fd number
+            self.terminals[spec.id] = os.dup(launched.master_fd)
         writer = LogWriter(Path(request["log"]), **request.get("log_options", {}))
         for fd, stream in streams:
             os.set_blocking(fd, False)
@@ -278,6 +286,13 @@ class Supervisor:
         self.store.write("runs", spec.id, {"pid": launched.pid, "pid_start_time": prepared.start_time,
                                            "started_at": time.time()})
         return {"pid": launched.pid, "start_time": prepared.start_time}
+
+    def _resize(self, container: str, height: int, width: int) -> dict:
+        master = self.terminals.get(container)
+        if master is None:
+            return {"error": f"container {container} is not running with a tty"}
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+        return {"ok": True}
 
     def _stdin(self, container: str) -> dict:
         """An fd that writes to the container's stdin (attach). StdinOnce: the
@@ -368,8 +383,9 @@ class Supervisor:
             if held is not None:
                 os.close(held)
             stdin, _ = self.inputs.pop(container, (-1, False))
-            if stdin >= 0:
-                os.close(stdin)
+            for fd in (stdin, self.terminals.pop(container, -1)):
+                if fd >= 0:
+                    os.close(fd)
 
     def _drain(self, container: str) -> None:
         for fd in sorted(self.open_pipes.pop(container, ())):

@@ -73,3 +73,16 @@ def test_ps_filters(loop):
     assert names("--filter", "ancestor=busybox") == ["done1", "loop", "made1"]
     done = loop.docker("ps", "--filter", "colour=red")
     assert done.returncode == 1 and b"invalid filter 'colour'" in done.stderr
+
+
+def test_resize_sets_the_containers_terminal_size(daemon):
+    import time
+    assert daemon.docker("run", "-d", "-t", "--name", "term", "busybox", "sh").returncode == 0
+    request = b"POST /containers/term/resize?h=33&w=101 HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n"
+    assert daemon.raw(request).startswith(b"HTTP/1.1 200")
+    done = daemon.docker("exec", "term", "sh", "-c", "stty size < /dev/pts/0")
+    assert done.stdout == b"33 101\n", done.stderr
+    not_tty = daemon.docker("run", "-d", "--name", "plain", "busybox", "sleep", "30")
+    assert not_tty.returncode == 0
+    refused = daemon.raw(b"POST /containers/plain/resize?h=1&w=1 HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
+    assert refused.startswith(b"HTTP/1.1 409") and b"not running with a tty" in refused
