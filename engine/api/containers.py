@@ -125,6 +125,7 @@ class Containers:
         router.add("POST", "/containers/{id}/rename", self.rename)
         router.add("POST", "/containers/prune", self.prune)
         router.add("POST", "/containers/{id}/resize", self.resize)
+        router.add("POST", "/containers/{id}/update", self.update)
 
     # -- life cycle -------------------------------------------------------------------
     async def create(self, request: Request) -> Response:
@@ -284,6 +285,11 @@ class Containers:
         await blocking(self.service.rename, id, name)
         await self._publish("rename", before["Id"], oldName=before["Name"].lstrip("/"))
         return empty()
+
+    async def update(self, request: Request, id: str) -> Response:
+        await blocking(self.service.update, id, request.json())
+        await self._publish("update", id)
+        return document({"Warnings": []})
 
     async def resize(self, request: Request, id: str) -> Response:
         try:

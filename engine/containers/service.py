@@ -518,6 +518,34 @@ class ContainerService:
         lifecycle.check("unpause", self.state(record), record["name"])
         self.cgroups.thaw(record["id"])
 
+    UPDATABLE = ("Memory", "MemorySwap", "MemoryReservation", "CpuShares", "NanoCpus", "CpusetCpus",
+                 "CpusetMems", "PidsLimit", "BlkioWeight", "RestartPolicy")
+
+    def update(self, ref: str, changes: dict) -> None:
+        """docker update: new limits for the container, applied to its cgroups
+        at once when it has them; the record's revision moves on (a PID 1
+        prepared with the old ones is made again at start)."""
+        record = self._find(ref)
+        wrong = sorted(k for k, v in changes.items() if k not in self.UPDATABLE and v not in (None, 0, "", [], {}))
+        if wrong:
+            raise InvalidRequest(f"update of {', '.join(wrong)} is not supported")
+        policy = (changes.get("RestartPolicy") or {}).get("Name")
+        if policy not in (None, "", "no"):
+            raise InvalidRequest(f"restart policy {policy!r} is not supported yet")
+        stored = self.store.read("containers", record["id"])
+        host = dict(stored["host_config"])
+        host.update({k: v for k, v in changes.items() if k in self.UPDATABLE and k != "RestartPolicy"
+                     and v not in (None, "")})
+        limits = self._limits(host)
+        if self.cgroups.exists(record["id"]):
+            try:
+                self.cgroups.apply(record["id"], limits)
+            except RuntimeFailure as error:
+                raise InvalidRequest(f"Cannot update container {record['id']}: {error}") from None
+        stored["host_config"] = host
+        stored["revision"] = stored.get("revision", 0) + 1
+        self.store.write("containers", record["id"], stored)
+
     def rename(self, ref: str, name: str) -> None:
         """docker rename: the new name is claimed first, then the old one released."""
         record = self._find(ref)

@@ -86,3 +86,22 @@ def test_resize_sets_the_containers_terminal_size(daemon):
     assert not_tty.returncode == 0
     refused = daemon.raw(b"POST /containers/plain/resize?h=1&w=1 HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
     assert refused.startswith(b"HTTP/1.1 409") and b"not running with a tty" in refused
+
+
+def test_update_changes_the_limits_of_a_running_container(loop):
+    assert loop.docker("update", "--memory", "64m", "--memory-swap", "128m", "--pids-limit", "50",
+                       "loop").returncode == 0
+    stats = json.loads(loop.docker("stats", "--no-stream", "--format", "{{json .}}", "loop").stdout)
+    assert stats["MemUsage"].endswith("/ 64MiB")
+    assert loop.docker("inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}",
+                       "loop").stdout == b"67108864 50\n"
+    refused = loop.docker("update", "--restart", "always", "loop")
+    assert refused.returncode == 1 and b"not supported" in refused.stderr
+
+
+def test_update_before_start_is_used_by_the_start(daemon):
+    assert daemon.docker("create", "--name", "later", "busybox", "sleep", "30").returncode == 0
+    assert daemon.docker("update", "--memory", "32m", "--memory-swap", "64m", "later").returncode == 0
+    assert daemon.docker("start", "later").returncode == 0
+    stats = json.loads(daemon.docker("stats", "--no-stream", "--format", "{{json .}}", "later").stdout)
+    assert stats["MemUsage"].endswith("/ 32MiB")
