@@ -20,6 +20,7 @@ from engine.containers import lifecycle
 from engine.containers.errors import Conflict, ContainerError
 from engine.containers.logs import timestamp as logs_timestamp
 
+from .filters import label_matches, parse_filters
 from .http import HTTPError, Request, Response, document, empty
 from .routes import Router, blocking, stoppable
 
@@ -37,40 +38,18 @@ _CLIENT_DEFAULTS = {"MemorySwappiness": (-1, None),
 _LIST_FILTERS = {"label", "name", "status", "id", "ancestor"}
 
 
-def _list_filters(text: str | None) -> dict[str, list[str]]:
-    """docker's ``filters`` query: {"label": ["k=v"], ...} (or {"label": {"k=v": true}})."""
-    if not text:
-        return {}
-    try:
-        found = json.loads(text)
-    except ValueError:
-        raise HTTPError(400, f"invalid filters: {text!r}") from None
-    wanted = {}
-    for key, values in found.items():
-        if key not in _LIST_FILTERS:
-            raise HTTPError(400, f"invalid filter '{key}'")
-        wanted[key] = list(values) if isinstance(values, list) else [v for v, on in values.items() if on]
-    return wanted
-
-
 def _listed(summary: dict, wanted: dict[str, list[str]]) -> bool:
     """Every filter key must match; the values of one key are alternatives."""
     labels = summary.get("Labels") or {}
-
-    def label(selector: str) -> bool:
-        key, eq, value = selector.partition("=")
-        return key in labels and (not eq or labels[key] == value)
     tests = {
-        "label": lambda v: label(v),
         "name": lambda v: any(re.search(v, n.lstrip("/")) for n in summary["Names"]),
         "status": lambda v: summary["State"] == v,
         "id": lambda v: summary["Id"].startswith(v),
         "ancestor": lambda v: v in (summary["Image"], summary["ImageID"]) or summary["ImageID"].startswith(
             "sha256:" + v) or summary["Image"] == v.split(":")[0],
     }
-    if "label" in wanted:  # every label filter must hold, as docker
-        if not all(label(v) for v in wanted["label"]):
-            return False
+    if not all(label_matches(labels, v) for v in wanted.get("label", [])):
+        return False  # every label filter must hold, as docker
     return all(any(tests[key](v) for v in values) for key, values in wanted.items() if key != "label")
 
 
@@ -93,6 +72,19 @@ def _system_cpu_ns() -> int:
     with open("/proc/stat") as handle:
         fields = handle.readline().split()[1:8]
     return sum(int(v) for v in fields) * 10**9 // os.sysconf("SC_CLK_TCK")
+
+
+async def pump_input(raw, fd: int, ahead: bytes) -> None:
+    """What the client sends on a hijacked connection (and what came ahead of
+    the upgrade) into ``fd``, until the client closes its side."""
+    if ahead:
+        await blocking(os.write, fd, ahead)
+    while True:
+        try:
+            data = await raw.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            return
+        await blocking(os.write, fd, data)
 
 
 def frame(stream: str, data: bytes) -> bytes:
@@ -161,7 +153,7 @@ class Containers:
             self.engine.spawn(self._watch(found["Id"]))
 
     async def list(self, request: Request) -> Response:
-        wanted = _list_filters(request.arg("filters"))
+        wanted = parse_filters(request.arg("filters"), _LIST_FILTERS)
         found = await blocking(self.service.list, all=request.flag("all") or "status" in wanted)
         found = [c for c in found if _listed(c, wanted)]
         limit = int(request.arg("limit") or -1)
@@ -413,13 +405,6 @@ class Containers:
         except Conflict:
             return
         try:
-            if ahead:
-                await blocking(os.write, fd, ahead)
-            while True:
-                try:
-                    data = await raw.receive()
-                except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
-                    return
-                await blocking(os.write, fd, data)
+            await pump_input(raw, fd, ahead)
         finally:
             os.close(fd)

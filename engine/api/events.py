@@ -12,10 +12,12 @@ from collections import deque
 
 import anyio
 
+from .filters import label_matches, parse_filters
 from .http import HTTPError, Request, Response
 from .routes import Router
 
 KEPT = 1000
+_FILTERS = ("type", "container", "image", "event", "label", "volume")
 
 
 class Events:
@@ -44,7 +46,7 @@ class Events:
 
     async def stream(self, request: Request) -> Response:
         since, until = _time(request.arg("since")), _time(request.arg("until"))
-        wanted = _filters(request.arg("filters"))
+        wanted = parse_filters(request.arg("filters"), _FILTERS)
         now = time.time()
         send, receive = anyio.create_memory_object_stream(256)
         self.listeners.add(send)
@@ -78,23 +80,7 @@ def _time(text: str | None) -> float | None:
         raise HTTPError(400, f"invalid timestamp {text!r}: give Unix seconds") from None
 
 
-def _filters(text: str | None) -> dict[str, set[str]]:
-    if not text:
-        return {}
-    try:
-        found = json.loads(text)
-    except ValueError:
-        raise HTTPError(400, f"invalid filters: {text!r}") from None
-    known = {"type", "container", "image", "event", "label", "volume"}
-    wanted = {}
-    for key, values in found.items():
-        if key not in known:
-            raise HTTPError(400, f"invalid filter '{key}'")
-        wanted[key] = set(values if isinstance(values, list) else [v for v, on in values.items() if on])
-    return wanted
-
-
-def _matches(event: dict, wanted: dict[str, set[str]]) -> bool:
+def _matches(event: dict, wanted: dict[str, list[str]]) -> bool:
     attributes = event["Actor"]["Attributes"]
     for key, values in wanted.items():
         if key == "type" and event["Type"] not in values:
@@ -109,11 +95,6 @@ def _matches(event: dict, wanted: dict[str, set[str]]) -> bool:
             return False
         if key == "volume" and not (event["Type"] == "volume" and event["Actor"]["ID"] in values):
             return False
-        if key == "label" and not any(_label(attributes, v) for v in values):
+        if key == "label" and not any(label_matches(attributes, v) for v in values):
             return False
     return True
-
-
-def _label(attributes: dict, selector: str) -> bool:
-    key, eq, value = selector.partition("=")
-    return key in attributes and (not eq or attributes[key] == value)

@@ -16,7 +16,7 @@ import anyio
 
 from engine.containers.errors import InvalidRequest, NotFound
 
-from .containers import MULTIPLEXED, RAW, frame
+from .containers import MULTIPLEXED, RAW, frame, pump_input
 from .http import HTTPError, Request, Response, document, empty
 from .routes import Router, blocking
 
@@ -166,14 +166,7 @@ class Execs:
         tty = process.master >= 0
         fd = process.master if tty else process.stdin
         try:
-            if ahead:
-                await blocking(os.write, fd, ahead)
-            while True:
-                try:
-                    data = await raw.receive()
-                except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
-                    break
-                await blocking(os.write, fd, data)
+            await pump_input(raw, fd, ahead)
         finally:
             if not tty:  # end of input: the process reads EOF
                 os.close(fd)

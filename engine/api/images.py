@@ -35,6 +35,7 @@ from engine.images.reference import (
     parse_tag,
 )
 
+from .filters import bool_filter, parse_filters
 from .http import HTTPError, Request, Response, document, empty
 from .routes import Router, blocking
 
@@ -224,41 +225,6 @@ def repo_tag(repo: str, tag: str) -> str | None:
     if tag:
         ref = Reference(ref.domain, ref.path, parse_tag(tag), None)
     return str(ref)
-
-
-def parse_filters(text: str | None, accepted: tuple[str, ...]) -> dict[str, list[str]]:
-    """docker's ``filters`` query: ``{"key": {"value": true}}`` or the legacy
-    ``{"key": ["value"]}``; unknown keys are refused as docker does."""
-    if not text:
-        return {}
-    try:
-        raw = json.loads(text)
-    except ValueError as error:
-        raise HTTPError(400, f"invalid filter: {error}") from None
-    if not isinstance(raw, dict):
-        raise HTTPError(400, "invalid filter: not a JSON object")
-    filters = {}
-    for key, values in raw.items():
-        if isinstance(values, dict):
-            filters[key] = [value for value, on in values.items() if on]
-        elif isinstance(values, list):
-            filters[key] = [str(value) for value in values]
-        else:
-            raise HTTPError(400, f"invalid filter '{key}'")
-        if key not in accepted:
-            raise HTTPError(400, f"invalid filter '{key}'")
-    return filters
-
-
-def bool_filter(filters: dict[str, list[str]], key: str, default: bool) -> bool:
-    """moby's GetBoolOrDefault."""
-    if key not in filters:
-        return default
-    values = set(filters[key])
-    true, false = bool(values & {"1", "true"}), bool(values & {"0", "false"})
-    if true == false:
-        raise HTTPError(400, f"invalid filter '{key}=[{' '.join(filters[key])}]'")
-    return true
 
 
 def select(summaries: list[dict], filters: dict[str, list[str]],
