@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
 import anyio
@@ -153,6 +154,13 @@ async def _connection(stream: anyio.abc.ByteStream, handler: Handler) -> None:
                 return
 
 
+def _reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
+
+
 def _error(status: int, message: str) -> Response:
     return document({"message": message}, status)
 
@@ -218,7 +226,8 @@ async def _send(connection: h11.Connection, stream: anyio.abc.ByteStream, respon
     headers = _head(response)
     if response.stream is None:
         headers.append(("Content-Length", str(len(response.body))))
-    await stream.send(connection.send(h11.Response(status_code=response.status, headers=headers)))
+    await stream.send(connection.send(h11.Response(status_code=response.status, headers=headers,
+                                                   reason=_reason(response.status))))
     if head_only:
         pass
     elif response.stream is None:
@@ -265,7 +274,7 @@ async def _hijack(connection: h11.Connection, stream: anyio.abc.ByteStream, requ
             status_code=101, headers=headers, reason=b"UPGRADED")))
         ahead = connection.trailing_data[0]
     else:
-        await stream.send(connection.send(h11.Response(status_code=200, headers=headers)))
+        await stream.send(connection.send(h11.Response(status_code=200, headers=headers, reason=b"OK")))
         ahead = b""
         stream = _Unframed(connection, stream)
     try:

@@ -58,11 +58,11 @@ class Images:
         router.add("POST", "/images/load", self.load)
         router.add("GET", "/images/get", self.save_many)
         router.add("POST", "/images/prune", self.prune)
-        router.add("GET", "/images/{name}/json", self.inspect)
-        router.add("GET", "/images/{name}/history", self.history)
-        router.add("POST", "/images/{name}/tag", self.tag)
-        router.add("GET", "/images/{name}/get", self.save_one)
-        router.add("DELETE", "/images/{name}", self.remove)
+        router.add("GET", "/images/{name:path}/json", self.inspect)
+        router.add("GET", "/images/{name:path}/history", self.history)
+        router.add("POST", "/images/{name:path}/tag", self.tag)
+        router.add("GET", "/images/{name:path}/get", self.save_one)
+        router.add("DELETE", "/images/{name:path}", self.remove)
 
     # -- reading -----------------------------------------------------------------------
     async def list(self, request: Request) -> Response:

@@ -29,9 +29,9 @@ class Router:
         self._routes: list[tuple[str, re.Pattern, Route]] = []
 
     def add(self, method: str, pattern: str, handler: Route) -> None:
-        """``pattern``: a path with ``{name}`` parts (a name may hold slashes
-        only when it is the last part, as image names do)."""
-        regex = re.sub(r"\{(\w+)\}$", r"(?P<\1>.+)", pattern)
+        """``pattern``: a path with ``{name}`` parts (one path segment) and
+        ``{name:path}`` parts (any text, slashes too: image names)."""
+        regex = re.sub(r"\{(\w+):path\}", r"(?P<\1>.+)", pattern)
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", regex)
         self._routes.append((method, re.compile(f"^{regex}$"), handler))
 

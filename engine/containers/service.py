@@ -691,7 +691,10 @@ class ContainerService:
         def stopped() -> bool:
             if stop is not None and stop.is_set():  # the reader has gone
                 return True
-            current = self._find(record["id"])
+            try:
+                current = self._find(record["id"])
+            except NotFound:  # removed: what was written is all there is
+                return True
             if self.state(current) in (lifecycle.RUNNING, lifecycle.PAUSED):
                 return False
             return not current.get("pid") or self._exit_of(current) is not None

@@ -136,3 +136,16 @@ def test_a_wait_whose_client_left_stops_waiting(daemon):
     while waiting() > baseline and time.monotonic() < deadline:
         time.sleep(0.05)
     assert waiting() == baseline
+
+
+def test_logs_follow_ends_cleanly_when_the_container_is_removed(daemon):
+    import subprocess
+    import time
+    assert daemon.docker("run", "-d", "--name", "talk", "busybox", "sh", "-c",
+                         "echo hello; sleep 30").returncode == 0
+    follower = subprocess.Popen(["docker", "logs", "-f", "talk"], env=daemon.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    assert daemon.docker("rm", "-f", "talk").returncode == 0
+    out, err = follower.communicate(timeout=10)
+    assert (follower.returncode, out) == (0, b"hello\n"), err

@@ -198,3 +198,13 @@ def test_errors_in_dockers_words_and_pulls_refused(daemon, tmp_path):
                         b"Content-Length: 0\r\nConnection: close\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 500")  # what docker answers when no registry can be reached
     assert rows(daemon) == {f"busybox:latest {image_id(daemon, 'busybox')[7:19]}"}
+
+
+def test_names_with_a_registry_and_a_path_route(daemon):
+    assert daemon.docker("tag", "busybox", "localhost:5000/team/app:v1").returncode == 0
+    done = daemon.docker("image", "inspect", "-f", "{{json .RepoTags}}", "localhost:5000/team/app:v1")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == ["busybox:latest", "localhost:5000/team/app:v1"]  # lexical, as docker
+    assert daemon.docker("image", "history", "localhost:5000/team/app:v1").returncode == 0
+    done = daemon.docker("rmi", "localhost:5000/team/app:v1")
+    assert done.returncode == 0 and b"Untagged: localhost:5000/team/app:v1" in done.stdout

@@ -1,0 +1,1 @@
+"""docker-py's high-level objects: collections and models over ``APIClient``."""
