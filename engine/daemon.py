@@ -105,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path(os.environ.get("DOCKYARD_ROOT", "/var/lib/dockyard")))
     parser.add_argument("--run", type=Path, default=Path(os.environ.get("DOCKYARD_RUN", "/run/dockyard")))
     parser.add_argument("--socket", help="the API socket (default: RUN/engine.sock)")
-    parser.add_argument("--cgroup-parent", default="dockyard", help="the containers' parent cgroup")
+    parser.add_argument("--cgroup-parent", default=os.environ.get("DOCKYARD_CGROUP_PARENT", "dockyard"),
+                        help="the containers' parent cgroup (default: $DOCKYARD_CGROUP_PARENT or dockyard)")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("dockyard engine: the engine needs root (namespaces, mounts, cgroups)", file=sys.stderr)

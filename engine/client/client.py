@@ -1,8 +1,8 @@
 """``DockerClient``: docker-py's high-level client (``client.containers``,
 ``.images``, ``.volumes``, ``.networks``, ``ping``, ``version``, ``info``)
 over an ``APIClient``, and ``from_env``: the address from ``DOCKYARD_HOST``,
-else ``DOCKER_HOST``, else Dockyard's own socket. Nothing here starts a
-daemon."""
+else ``DOCKER_HOST``, else Dockyard's own socket, whose daemon it starts in
+the background when nothing answers there (engine.py)."""
 from __future__ import annotations
 
 import os
@@ -10,15 +10,18 @@ from collections.abc import Mapping
 from typing import Self
 
 from .api import APIClient
+from .engine import Engine
 from .models.containers import ContainerCollection
 from .models.images import ImageCollection
 from .models.networks import NetworkCollection
 from .models.volumes import VolumeCollection
-from .transport import DEFAULT_HOST, DEFAULT_TIMEOUT_SECONDS
+from .transport import DEFAULT_TIMEOUT_SECONDS
 
 
 def host_from_env(environment: Mapping[str, str]) -> str:
-    return environment.get("DOCKYARD_HOST") or environment.get("DOCKER_HOST") or DEFAULT_HOST
+    """``DOCKYARD_HOST``, else ``DOCKER_HOST``, else Dockyard's own socket
+    (under ``DOCKYARD_RUN``)."""
+    return environment.get("DOCKYARD_HOST") or environment.get("DOCKER_HOST") or Engine.from_env(environment).host
 
 
 class DockerClient:
@@ -32,7 +35,10 @@ class DockerClient:
     def from_env(cls, environment: Mapping[str, str] | None = None, **kwargs) -> DockerClient:
         """``environment`` defaults to ``os.environ``; ``version``,
         ``timeout``, ``transport`` as for the constructor."""
-        return cls(base_url=host_from_env(os.environ if environment is None else environment), **kwargs)
+        environment = os.environ if environment is None else environment
+        if not (environment.get("DOCKYARD_HOST") or environment.get("DOCKER_HOST")):
+            Engine.from_env(environment).ensure_running()  # Dockyard's own: started on first use
+        return cls(base_url=host_from_env(environment), **kwargs)
 
     @property
     def containers(self) -> ContainerCollection:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from engine.client import APIClient, DockerClient, errors, from_env
+from engine.client.client import host_from_env
 from engine.client.runargs import _container_path
 from engine.client.streams import consume, frames, json_documents, output
 from engine.client.transport import DEFAULT_HOST, Endpoint, parse_host
@@ -84,10 +85,15 @@ def test_bad_addresses(address, words):
     ({"DOCKER_HOST": "unix:///b.sock"}, "unix:///b.sock"),
     ({"DOCKYARD_HOST": "", "DOCKER_HOST": ""}, DEFAULT_HOST),
     ({}, "unix:///run/dockyard/engine.sock"),
+    ({"DOCKYARD_RUN": "/tmp/dy-run"}, "unix:///tmp/dy-run/engine.sock"),
 ])
-def test_from_env_prefers_dockyard_host_and_starts_nothing(environment, address):
-    client = from_env(environment)
-    assert client.api.base_url == address
+def test_the_address_prefers_dockyard_host_then_docker_host_then_our_socket(environment, address):
+    assert host_from_env(environment) == address
+
+
+@pytest.mark.parametrize("environment", [{"DOCKYARD_HOST": "unix:///a.sock"}, {"DOCKER_HOST": "unix:///b.sock"}])
+def test_from_env_with_a_host_given_starts_nothing(environment):
+    assert from_env(environment).api.base_url == next(iter(environment.values()))
 
 
 # -- version negotiation --------------------------------------------------------------
