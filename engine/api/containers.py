@@ -12,6 +12,7 @@ import os
 import re
 import struct
 import threading
+import time
 
 import anyio
 import anyio.from_thread
@@ -19,10 +20,11 @@ import anyio.from_thread
 from engine.containers import lifecycle
 from engine.containers.errors import Conflict, ContainerError
 from engine.containers.logs import timestamp as logs_timestamp
+from engine.runtime import process
 
 from .filters import label_matches, parse_filters
 from .http import HTTPError, Request, Response, document, empty
-from .routes import Router, blocking, stoppable
+from .routes import Router, blocking
 
 STREAMS = {"stdin": 0, "stdout": 1, "stderr": 2}
 RAW = "application/vnd.docker.raw-stream"
@@ -177,10 +179,10 @@ class Containers:
         AutoRemove (``docker run --rm``), once its attached clients have their
         output, its removal with its anonymous volumes."""
         try:
-            result = await stoppable(self.service.wait, cid)
+            result = await self._until_exit(cid, "not-running")
             inspected = await blocking(self.service.inspect, cid)
-        except (ContainerError, InterruptedError):
-            return  # removed meanwhile, or the daemon stops
+        except ContainerError:
+            return  # removed meanwhile
         await self._publish("die", cid, inspected, exitCode=str(result["StatusCode"]))
         if not inspected["HostConfig"].get("AutoRemove"):
             return
@@ -219,11 +221,34 @@ class Containers:
                 if condition == "removed":
                     found = await self._wait_removed(cid, state)
                 else:
-                    found = await stoppable(self.service.wait, cid, condition)
+                    found = await self._until_exit(cid, condition)
             except Exception as error:  # noqa: BLE001 - reported in the body, as docker does
                 found = {"StatusCode": -1, "Error": {"Message": str(error)}}
             yield json.dumps(found).encode() + b"\n"
         return Response(200, stream=result())
+
+    async def _until_exit(self, cid: str, condition: str) -> dict:
+        """docker's wait conditions not-running and next-exit, holding no
+        thread while the container runs: the event loop waits on a pidfd of
+        its PID 1 (every running container has a watcher: see _watch)."""
+        called = time.time()
+        pause = 0.002
+        while True:
+            record, exited = await blocking(self.service.last_run, cid)
+            if exited and (condition != "next-exit" or exited["finished_at"] >= called):
+                return {"StatusCode": exited["exit_code"], "Error": None}
+            if condition == "not-running" and not record.get("pid"):
+                return {"StatusCode": 0, "Error": None}  # never started: not running
+            fd = process.pidfd(record.get("pid") or 0, record.get("pid_start_time"))
+            if fd is not None:
+                try:
+                    await anyio.wait_readable(fd)
+                finally:
+                    os.close(fd)
+                pause = 0.002
+                continue
+            await anyio.sleep(pause)  # its exit record comes in moments; or not started yet
+            pause = min(pause * 2, 0.05)
 
     async def _wait_removed(self, cid: str, state: str) -> dict:
         """Its exit code, then its removal: an AutoRemove waits until every such
@@ -231,10 +256,9 @@ class Containers:
         self.waiting[cid] = self.waiting.get(cid, 0) + 1
         try:
             if state in (lifecycle.CREATED, lifecycle.RUNNING, lifecycle.PAUSED):
-                condition = "next-exit" if state == lifecycle.CREATED else "not-running"
-                found = await stoppable(self.service.wait, cid, condition)
+                found = await self._until_exit(cid, "next-exit" if state == lifecycle.CREATED else "not-running")
             else:
-                found = await blocking(self.service.wait, cid)
+                found = await self._until_exit(cid, "not-running")
         finally:
             self.waiting[cid] -= 1
             if not self.waiting[cid]:

@@ -6,7 +6,6 @@ worker threads (``anyio.to_thread``), so one slow call never stalls others.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Awaitable, Callable
 
 import anyio
@@ -37,6 +36,9 @@ class Router:
 
     async def __call__(self, request: Request) -> Response:
         _check_version(request.version)
+        if any(part in (".", "..") for part in request.path.split("/")):
+            # no name is "." or "..": never hand them to a handler as an id
+            raise HTTPError(404, f"page not found: {request.method} {request.path}")
         allowed = False
         for method, regex, handler in self._routes:
             match = regex.match(request.path)
@@ -86,15 +88,6 @@ def _check_version(version: str | None) -> None:
 async def blocking(function, *args, **kwargs):
     """Run a synchronous engine call in a worker thread. If the caller is
     cancelled (its client left, the daemon stops) the thread is abandoned:
-    calls that can wait long take a ``stop`` event and must be given one."""
+    nothing that waits long may run here (waits for exits use pidfds on the
+    event loop; log followers take a stop event)."""
     return await anyio.to_thread.run_sync(lambda: function(*args, **kwargs), abandon_on_cancel=True)
-
-
-async def stoppable(function, *args, **kwargs):
-    """``blocking`` for a call that may wait long: it gets ``stop``, a
-    threading.Event set when the caller is cancelled, so the thread ends too."""
-    stop = threading.Event()
-    try:
-        return await blocking(function, *args, stop=stop, **kwargs)
-    finally:
-        stop.set()

@@ -101,6 +101,12 @@ class ContainerService:
                 return record
         raise NotFound(ref)
 
+    def last_run(self, ref: str) -> tuple[dict, dict | None]:
+        """The record (with its runtime facts) and the exit record of its
+        current or last run (None while it runs or if it never ran)."""
+        record = self._find(ref)
+        return record, self._exit_of(record)
+
     def exists(self, cid: str) -> bool:
         """Whether the container with this full id still has its record."""
         return self.store.read("containers", cid) is not None
@@ -430,24 +436,17 @@ class ContainerService:
             return found
         return None
 
-    def wait(self, ref: str, condition: str = "not-running", timeout: float | None = None,
-             stop: threading.Event | None = None) -> dict:
-        """Until ``condition``; TimeoutError after ``timeout``, InterruptedError
-        once ``stop`` is set (its caller has gone)."""
+    def wait(self, ref: str, condition: str = "not-running", timeout: float | None = None) -> dict:
+        """Until ``condition``; TimeoutError after ``timeout``."""
         record = self._find(ref)
-
-        def check_stop() -> None:
-            if stop is not None and stop.is_set():
-                raise InterruptedError(f"the wait for container {record['name']} was stopped")
         if condition == "removed":  # its next exit (or the last), then its removal
             state = self.state(record)
             if state in (lifecycle.CREATED, lifecycle.RUNNING, lifecycle.PAUSED):
                 result = self.wait(ref, "next-exit" if state == lifecycle.CREATED else "not-running",
-                                   timeout, stop)
+                                   timeout)
             else:
                 result = {"StatusCode": (self._exit_of(record) or {}).get("exit_code", 0), "Error": None}
             while self.store.read("containers", record["id"]) is not None:
-                check_stop()
                 time.sleep(0.01)
             return result
         called = time.time()
@@ -461,7 +460,6 @@ class ContainerService:
             deadline = None if timeout is None else time.monotonic() + timeout
             pause = 0.0002
             while not exited(self._exit_of(record)):
-                check_stop()
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     raise TimeoutError(f"container {record['name']} did not exit in {timeout} s")

@@ -346,6 +346,22 @@ def await_exit(pid: int, expected_start: int | None, timeout: float | None,
         os.close(fd)
 
 
+def pidfd(pid: int, expected_start: int | None, proc: str = "/proc") -> int | None:
+    """A pidfd of the process ``pid`` that started at ``expected_start`` (it
+    becomes readable when the process exits: something an event loop can
+    wait for), or None if that process is gone."""
+    if pid <= 0:
+        return None
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return None
+    if not alive(pid, expected_start, proc):  # checked after opening: the fd is that process's
+        os.close(fd)
+        return None
+    return fd
+
+
 def children_of(pid: int, proc: str = "/proc") -> list[int]:
     try:
         with open(f"{proc}/{pid}/task/{pid}/children") as handle:

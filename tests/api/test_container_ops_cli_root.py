@@ -105,3 +105,16 @@ def test_update_before_start_is_used_by_the_start(daemon):
     assert daemon.docker("start", "later").returncode == 0
     stats = json.loads(daemon.docker("stats", "--no-stream", "--format", "{{json .}}", "later").stdout)
     assert stats["MemUsage"].endswith("/ 32MiB")
+
+
+def test_more_running_containers_than_worker_threads(daemon):
+    """Each running container is watched (its die event) without holding one
+    of the daemon's worker threads (anyio lends 40): 45 run, and the daemon
+    still answers."""
+    import anyio.to_thread
+    assert anyio.to_thread.current_default_thread_limiter  # the limit this test is about
+    for index in range(45):
+        assert daemon.docker("run", "-d", "--name", f"many{index}", "busybox", "sleep", "60").returncode == 0
+    done = daemon.docker("run", "--rm", "busybox", "echo", "still here", timeout=30)
+    assert (done.returncode, done.stdout) == (0, b"still here\n")
+    assert len(daemon.docker("ps", "-q").stdout.split()) == 45
