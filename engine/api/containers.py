@@ -11,7 +11,6 @@ import json
 import os
 import re
 import struct
-import threading
 import time
 
 import anyio
@@ -19,6 +18,7 @@ import anyio.from_thread
 
 from engine.containers import lifecycle
 from engine.containers.errors import Conflict, ContainerError
+from engine.containers.logs import read_from as logs_read_from
 from engine.containers.logs import timestamp as logs_timestamp
 from engine.runtime import process
 
@@ -370,28 +370,32 @@ class Containers:
             chunks = chunks_of()
         return Response(200, content_type=RAW if tty else MULTIPLEXED, stream=chunks)
 
-    async def _follow(self, cid: str, wanted: set[str], encode, **where):
-        """Entries as they come, from a worker thread, through a small queue."""
-        send, receive = anyio.create_memory_object_stream(64)
-        stop = threading.Event()
-
-        def pump() -> None:
-            with send:
-                for entry in self.service.follow_logs(cid, stop=stop, **where):
-                    if entry.stream in wanted:
-                        try:
-                            anyio.from_thread.run(send.send, encode(entry))
-                        except (anyio.BrokenResourceError, anyio.ClosedResourceError, RuntimeError):
-                            return  # the reader has gone
-
-        try:
-            async with anyio.create_task_group() as group:
-                group.start_soon(lambda: anyio.to_thread.run_sync(pump, abandon_on_cancel=True))
-                async with receive:
-                    async for chunk in receive:
-                        yield chunk
-        finally:
-            stop.set()
+    async def _follow(self, cid: str, wanted: set[str], encode, *, tail: int | None = None,
+                      skip: int | None = None):
+        """The last ``tail`` entries (or all after the first ``skip``), then new
+        ones as they are written, until the container's output has ended. The
+        file is read in short worker-thread calls: a follower holds no thread
+        while it waits."""
+        path = await blocking(self.service.log_path, cid)
+        existing, position = await blocking(logs_read_from, path, 0)
+        if skip is not None:
+            existing = existing[skip:]
+        elif tail is not None and tail >= 0:
+            existing = existing[-tail:] if tail else []
+        for entry in existing:
+            if entry.stream in wanted:
+                yield encode(entry)
+        pause = 0.005
+        while True:
+            ended = await blocking(self.service.output_ended, cid)  # asked before the read
+            entries, position = await blocking(logs_read_from, path, position)
+            for entry in entries:
+                if entry.stream in wanted:
+                    yield encode(entry)
+            if ended:
+                return
+            pause = 0.005 if entries else min(pause * 2, 0.1)
+            await anyio.sleep(pause)
 
     async def attach(self, request: Request, id: str) -> Response:
         inspected = await blocking(self.service.inspect, id)

@@ -124,22 +124,31 @@ def read(path: Path, *, tail: int | None = None, since: float | None = None,
     return entries
 
 
+def read_from(path: Path, position: int) -> tuple[list[Entry], int]:
+    """The complete entries written to the current log file after byte
+    ``position``, and the position after them (a follower's step)."""
+    entries = []
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(position)
+            for line in handle:
+                if not line.endswith(b"\n"):
+                    break
+                position += len(line)
+                item = json.loads(line)
+                entries.append(Entry(item["stream"], item["log"].encode(), item["time"]))
+    except FileNotFoundError:
+        pass
+    return entries, position
+
+
 def follow(path: Path, stop, poll: float = 0.05) -> Iterator[Entry]:
     """Entries as they are written, until ``stop()`` is true and the file is drained."""
     position = 0
     while True:
         stopping = stop()  # asked before the read: what came before the stop is read
-        try:
-            with open(path, "rb") as handle:
-                handle.seek(position)
-                for line in handle:
-                    if not line.endswith(b"\n"):
-                        break
-                    position += len(line)
-                    item = json.loads(line)
-                    yield Entry(item["stream"], item["log"].encode(), item["time"])
-        except FileNotFoundError:
-            pass
+        entries, position = read_from(path, position)
+        yield from entries
         if stopping:
             return
         time.sleep(poll)

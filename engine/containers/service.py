@@ -669,6 +669,20 @@ class ContainerService:
         record = self._find(ref)
         return logs.read(Path(record["log_path"]), tail=tail, since=since, until=until)
 
+    def log_path(self, ref: str) -> Path:
+        return Path(self._find(ref)["log_path"])
+
+    def output_ended(self, ref: str) -> bool:
+        """Whether the container's output has ended: not running, and its exit
+        recorded (the supervisor writes it after the last output), or gone."""
+        try:
+            record = self._find(ref)
+        except NotFound:
+            return True
+        if self.state(record) in (lifecycle.RUNNING, lifecycle.PAUSED):
+            return False
+        return not record.get("pid") or self._exit_of(record) is not None
+
     def follow_logs(self, ref: str, *, tail: int | None = None, skip: int | None = None,
                     stop: threading.Event | None = None):
         """The last ``tail`` entries (or all after the first ``skip``: attach
@@ -687,15 +701,7 @@ class ContainerService:
             yield from existing[-tail:]
 
         def stopped() -> bool:
-            if stop is not None and stop.is_set():  # the reader has gone
-                return True
-            try:
-                current = self._find(record["id"])
-            except NotFound:  # removed: what was written is all there is
-                return True
-            if self.state(current) in (lifecycle.RUNNING, lifecycle.PAUSED):
-                return False
-            return not current.get("pid") or self._exit_of(current) is not None
+            return (stop is not None and stop.is_set()) or self.output_ended(record["id"])
         for index, entry in enumerate(logs.follow(path, stopped, poll=0.01)):
             if index >= seen:
                 yield entry
