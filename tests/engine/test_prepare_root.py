@@ -98,3 +98,17 @@ def test_a_container_created_before_the_supervisor_restarted_still_starts(engine
     engine.remove(cid)
     assert run_container(engine, "busybox", "true")[0] == 0
     assert os.path.exists(engine.run / supervisor.SOCKET)
+
+
+def test_only_so_many_containers_are_prepared_at_once(engine):
+    from engine.containers.supervisor import MAX_PREPARED
+    ids = [engine.create({"Image": "busybox", "Cmd": ["echo", str(i)], "HostConfig": {}})
+           for i in range(MAX_PREPARED + 4)]
+    sup = supervisor.request(engine.run, {"op": "ping"})["pid"]
+    time.sleep(0.5)
+    assert len(process.children_of(sup)) <= MAX_PREPARED + 1  # and the spare
+    for index, cid in enumerate(ids):  # the ones not prepared are prepared at start
+        engine.start(cid)
+        assert engine.wait(cid, timeout=10)["StatusCode"] == 0
+        assert [e.data for e in engine.logs(cid)] == [f"{index}\n".encode()]
+        engine.remove(cid)
