@@ -62,8 +62,8 @@ def config(obj, services, fmt, quiet, list_services, list_volumes, list_networks
 
 def _render(project, fmt, no_interpolate, services, *, list_services, list_volumes, list_networks,
             list_profiles, list_images, hash_of) -> str:
-    from orchestrator.config import emit
     from orchestrator import naming
+    from orchestrator.config import emit
     if list_services:
         return _lines(project.services)
     if list_volumes:

@@ -19,7 +19,9 @@ class _Group(click.Group):
     """Commands registered by name and module, imported on use."""
 
     lazy = {"config": ("orchestrator.cli.config", "config"),
-            "engine": ("orchestrator.cli.engine", "engine")}
+            "engine": ("orchestrator.cli.engine", "engine"),
+            "image": ("orchestrator.cli.image", "image"),
+            "volume": ("orchestrator.cli.volume", "volume")}
 
     def list_commands(self, ctx):
         return sorted(self.lazy)
