@@ -77,11 +77,44 @@ def daemon(tmp_path):
     handle = Daemon(sock, run, env, process)
     yield handle
     process = handle.process  # a test may have restarted it
-    ids = subprocess.run(["docker", "ps", "-aq"], env=env, capture_output=True, text=True).stdout.split()
-    if ids:
-        subprocess.run(["docker", "rm", "-f", *ids], env=env, capture_output=True)
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=10) == 0, log.read_text()
-    supervisor.request(run, {"op": "shutdown"}) if (run / supervisor.SOCKET).exists() else None
-    assert "Traceback" not in log.read_text(), log.read_text()
+    problems = []
+    try:
+        ids = subprocess.run(["docker", "ps", "-aq"], env=env, capture_output=True, text=True,
+                             check=False).stdout.split()
+        if ids:
+            subprocess.run(["docker", "rm", "-f", *ids], env=env, capture_output=True, check=False)
+        process.send_signal(signal.SIGTERM)
+        try:
+            if process.wait(timeout=10) != 0:
+                problems.append(f"the daemon exited with {process.returncode}")
+        except subprocess.TimeoutExpired:
+            problems.append("the daemon did not stop on SIGTERM")
+    finally:  # whatever failed above, nothing of this test may outlive it
+        _stop_everything(run, process, tmp_path, parent)
+    text = log.read_text()
+    assert not problems and "Traceback" not in text, (problems, text)
     assert_nothing_left(tmp_path, cgroups.detect(parent=parent))
+
+
+def _stop_everything(run: Path, process: subprocess.Popen, tmp_path: Path, parent: str) -> None:
+    """Kill the daemon if it still runs; stop the supervisor (killing it and
+    the containers' cgroups if it will not stop): a failed test leaves no process."""
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    if (run / supervisor.SOCKET).exists():
+        try:
+            reply = supervisor.request(run, {"op": "shutdown"}, timeout=5)
+        except OSError:
+            reply = {"error": "no answer"}
+        if "error" in reply:
+            for entry in Path("/proc").iterdir():
+                if entry.name.isdigit():
+                    try:
+                        if str(tmp_path).encode() in (entry / "cmdline").read_bytes():
+                            os.kill(int(entry.name), signal.SIGKILL)
+                    except OSError:
+                        pass
+            driver = cgroups.detect(parent=parent)
+            for name in driver.list():
+                driver.destroy(name)
