@@ -120,11 +120,14 @@ class ContainerService:
     def _dir(self, cid: str) -> Path:
         return self.root / "containers" / cid
 
-    def state(self, record: dict) -> str:
+    def state(self, record: dict, exits: dict | None | bool = True) -> str:
+        """``exits``: its exit record if the caller has read it already (or None)."""
         pid = record.get("pid") or 0
         alive = bool(pid) and process.alive(pid, record.get("pid_start_time"))
         frozen = alive and self.cgroups.frozen(record["id"])
-        return lifecycle.derive(record, alive, frozen, self.store.read("exits", record["id"]))
+        if exits is True:
+            exits = self.store.read("exits", record["id"])
+        return lifecycle.derive(record, alive, frozen, exits)
 
     # -- create -------------------------------------------------------------------
     def create(self, config: dict, name: str | None = None) -> str:
@@ -596,15 +599,19 @@ class ContainerService:
 
     # -- reading ----------------------------------------------------------------------
     def list(self, all: bool = False) -> list[dict]:
+        """docker ps: one read per container (two or three for one that ran),
+        the runtime records only where the directory listings have them."""
+        runs, exits = set(self.store.keys("runs")), set(self.store.keys("exits"))
         out = []
-        for record in self._records().values():
-            state = self.state(record)
+        for cid, record in self.store.records("containers"):
+            if cid in runs:
+                record.update(self.store.read("runs", cid) or {})
+            exit_record = self.store.read("exits", cid) if cid in exits else None
+            state = self.state(record, exit_record)
             if all or state in (lifecycle.RUNNING, lifecycle.PAUSED):
-                out.append(self._summary(record, state))
+                valid = exit_record if exit_record and exit_record.get("pid") == record.get("pid") else {}
+                out.append(views.summary(record, state, valid))
         return sorted(out, key=lambda c: -c["Created"])
-
-    def _summary(self, record: dict, state: str) -> dict:
-        return views.summary(record, state, self._exit_of(record) or {})
 
     def inspect(self, ref: str) -> dict:
         record = self._find(ref)
