@@ -24,7 +24,9 @@ from pathlib import Path
 import anyio
 
 from engine.api import http
+from engine.api.archive import Archive
 from engine.api.containers import Containers
+from engine.api.df import Df
 from engine.api.events import Events
 from engine.api.execs import Execs
 from engine.api.images import Images
@@ -50,7 +52,8 @@ class Engine:
         self.id = _engine_id(root)
         self._group: anyio.abc.TaskGroup | None = None
         self.events = Events(self)  # the parts publish what they do
-        self.parts = (System(self), Containers(self), Execs(self), Images(self), Volumes(self), self.events)
+        self.parts = (System(self), Containers(self), Execs(self), Images(self), Volumes(self), Archive(self),
+                      Df(self), self.events)
 
     def _image_users(self, image_id: str) -> list[tuple[str, bool]]:
         """(container id, running) of each container made from the image."""

@@ -31,6 +31,51 @@ RAW = "application/vnd.docker.raw-stream"
 MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
 
 
+# The JSON types of the create fields the engine reads (Go's, in docker's
+# error): a value of another type is refused before anything is made.
+_STR, _INT, _BOOL = (str, "string"), (int, "int64"), (bool, "bool")
+_STRS, _MAP, _OBJ = ((list, str), "[]string"), ((dict, str), "map[string]string"), (dict, "struct")
+_CONFIG_TYPES = {"Image": _STR, "Cmd": ((list, str, str), "[]string"), "Entrypoint": ((list, str, str), "[]string"),
+                 "Env": _STRS, "Labels": _MAP, "WorkingDir": _STR, "User": _STR, "Hostname": _STR,
+                 "Domainname": _STR, "Tty": _BOOL, "OpenStdin": _BOOL, "StdinOnce": _BOOL,
+                 "AttachStdin": _BOOL, "AttachStdout": _BOOL, "AttachStderr": _BOOL, "StopSignal": _STR,
+                 "StopTimeout": _INT, "HostConfig": _OBJ, "Volumes": _OBJ, "ExposedPorts": _OBJ}
+_HOST_TYPES = {"Binds": _STRS, "Memory": _INT, "MemorySwap": _INT, "NanoCpus": _INT, "CpuShares": _INT,
+               "PidsLimit": _INT, "ShmSize": _INT, "BlkioWeight": _INT, "CpusetCpus": _STR, "CpusetMems": _STR,
+               "Privileged": _BOOL, "ReadonlyRootfs": _BOOL, "Init": _BOOL, "AutoRemove": _BOOL,
+               "CapAdd": _STRS, "CapDrop": _STRS, "Dns": _STRS, "DnsSearch": _STRS, "DnsOptions": _STRS,
+               "ExtraHosts": _STRS, "GroupAdd": _STRS, "SecurityOpt": _STRS, "Tmpfs": _MAP, "Sysctls": _MAP,
+               "Mounts": ((list, dict), "[]mount.Mount"), "Ulimits": ((list, dict), "[]*units.Ulimit"),
+               "LogConfig": _OBJ, "RestartPolicy": _OBJ, "NetworkMode": _STR}
+
+
+def _json_type(value) -> str:
+    return {bool: "bool", int: "number", float: "number", str: "string", list: "array",
+            dict: "object"}.get(type(value), "value")
+
+
+def _check_types(document, types: dict, struct: str) -> None:
+    """docker's 400 for a field of the wrong JSON type (json: cannot unmarshal ...)."""
+    if not isinstance(document, dict):
+        raise HTTPError(400, f"json: cannot unmarshal {_json_type(document)} into Go value of type {struct}")
+    for key, (kind, go_type) in types.items():
+        value = document.get(key)
+        if value is None:
+            continue
+        if isinstance(kind, tuple):  # (container, item type[, also a bare item])
+            container, item = kind[0], kind[1]
+            good = (isinstance(value, container) and all(
+                isinstance(v, item) for v in (value.values() if container is dict else value))) or \
+                (len(kind) == 3 and isinstance(value, kind[2]))
+        elif kind is int:
+            good = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            good = isinstance(value, kind)
+        if not good:
+            raise HTTPError(400, f"json: cannot unmarshal {_json_type(value)} into Go struct field "
+                                 f"{struct}.{key} of type {go_type}")
+
+
 # HostConfig values that mean "not set" (the docker CLI sends them).
 _CLIENT_DEFAULTS = {"MemorySwappiness": (-1, None),
                     "CgroupnsMode": ("", "private"), "IpcMode": ("", "private", "shareable"),
@@ -124,9 +169,18 @@ class Containers:
     # -- life cycle -------------------------------------------------------------------
     async def create(self, request: Request) -> Response:
         body = request.json()
+        _check_types(body, _CONFIG_TYPES, "ContainerConfigWrapper")
+        _check_types(body.get("HostConfig") or {}, _HOST_TYPES, "ContainerConfigWrapper.HostConfig")
+        for key in ("Cmd", "Entrypoint"):  # docker's strslice: a string is a list of one
+            if isinstance(body.get(key), str):
+                body[key] = [body[key]]
         if not body.get("Image"):
             raise HTTPError(400, "config cannot be empty in order to create a container")
         host = dict(body.get("HostConfig") or {})
+        log_type = (host.get("LogConfig") or {}).get("Type") or "json-file"
+        if log_type != "json-file":
+            raise HTTPError(400, f"logging driver {log_type!r} is not supported (json-file only)")
+        host["LogConfig"] = {"Type": "json-file", "Config": (host.get("LogConfig") or {}).get("Config") or {}}
         if host.get("NetworkMode") in ("default", "bridge"):
             host["NetworkMode"] = "none"  # until networks are served: an empty namespace of its own
         if (host.get("RestartPolicy") or {}).get("Name") in ("", "no"):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from engine.containers.errors import InvalidRequest, NotFound
+from engine.containers.errors import InvalidRequest
 
 from .containers import MULTIPLEXED, RAW, frame, pump_input
 from .http import HTTPError, Request, Response, document, empty
@@ -31,6 +31,14 @@ class Instance:
     pid: int = 0
     master: int = -1
     waiters: list = field(default_factory=list)
+
+
+def _failure_code(message: str) -> int:
+    return 127 if "not found" in message else 126
+
+
+def _failure_text(message: str) -> str:
+    return f"OCI runtime exec failed: exec failed: unable to start container process: {message}: unknown\r\n"
 
 
 class Execs:
@@ -90,33 +98,38 @@ class Execs:
         config = instance.config
         tty = bool(body.get("Tty", config.get("Tty")))
         with_stdin = bool(config.get("AttachStdin"))
-        try:
-            process = await blocking(self.service.exec_start, instance.container, list(config["Cmd"]),
-                                     user=config.get("User") or None, env=config.get("Env") or None,
-                                     workdir=config.get("WorkingDir") or None, tty=tty,
-                                     stdin=with_stdin, privileged=bool(config.get("Privileged")))
-        except NotFound:
-            raise HTTPError(404, f"No such container: {instance.container}") from None
-        except InvalidRequest as error:  # as dockerd: the stream says why, the exit code is 126/127
-            return self._failed(instance, str(error), tty, body.get("Detach"))
-        instance.running, instance.pid, instance.master = True, process.pid, process.master
+
+        async def launch():
+            return await blocking(self.service.exec_start, instance.container, list(config["Cmd"]),
+                                  user=config.get("User") or None, env=config.get("Env") or None,
+                                  workdir=config.get("WorkingDir") or None, tty=tty,
+                                  stdin=with_stdin, privileged=bool(config.get("Privileged")))
         if body.get("Detach"):
+            try:
+                process = await launch()
+            except InvalidRequest as error:
+                instance.exit_code = _failure_code(str(error))
+                raise HTTPError(500, _failure_text(str(error)).strip()) from None
+            instance.running, instance.pid, instance.master = True, process.pid, process.master
             self.engine.spawn(self._finish(instance, process, []))
             return empty(200)
+        inspected = await blocking(self.service.inspect, instance.container)  # a 404 before the upgrade
+        if not inspected["State"]["Running"]:
+            raise HTTPError(409, f"Container {instance.container} is not running")
         wanted = {name for name in ("stdout", "stderr") if config.get(f"Attach{name.capitalize()}")}
 
         async def hijacked(raw, ahead: bytes) -> None:
+            # started once the client has the 101: output sent before could be
+            # swallowed by a client reading the headers through a buffer (docker-py)
+            try:
+                process = await launch()
+            except InvalidRequest as error:  # as dockerd: the stream says why, the exit code 126/127
+                instance.exit_code = _failure_code(str(error))
+                text = _failure_text(str(error)).encode()
+                await raw.send(text if tty else frame("stdout", text))
+                return
+            instance.running, instance.pid, instance.master = True, process.pid, process.master
             await self._finish(instance, process, [raw], ahead, wanted, with_stdin)
-        return Response(200, content_type=RAW if tty else MULTIPLEXED, hijack=hijacked)
-
-    def _failed(self, instance: Instance, message: str, tty: bool, detach: bool) -> Response:
-        instance.exit_code = 127 if "not found" in message else 126
-        text = f"OCI runtime exec failed: exec failed: unable to start container process: {message}: unknown\r\n"
-        if detach:
-            raise HTTPError(500, text.strip())
-
-        async def hijacked(raw, ahead: bytes) -> None:
-            await raw.send(text.encode() if tty else frame("stdout", text.encode()))
         return Response(200, content_type=RAW if tty else MULTIPLEXED, hijack=hijacked)
 
     async def _finish(self, instance: Instance, process, streams: list, ahead: bytes = b"",

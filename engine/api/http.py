@@ -186,6 +186,9 @@ async def _read_request(connection: h11.Connection, stream: anyio.abc.ByteStream
         return None
     if not isinstance(event, h11.Request):
         raise HTTPError(400, f"bad request: unexpected {type(event).__name__}")
+    for name, value in event.headers:  # refuse before reading what would be refused after
+        if name == b"content-length" and int(value) > MAX_BODY:
+            raise HTTPError(413, f"the request body is larger than {MAX_BODY} bytes")
     body = bytearray()
     while True:
         part = await _next_event(connection, stream)

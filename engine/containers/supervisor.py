@@ -424,7 +424,7 @@ class Supervisor:
                     except BlockingIOError:
                         pass
                     self._reap()
-                else:
+                elif key.fd in self.writers:  # (a reap in this batch may have drained and closed it)
                     self._on_log(key.fd, stream)
             self._reap()
         if self.spare is not None:

@@ -75,6 +75,7 @@ def inspect(record: dict, state: str, exit_record: dict) -> dict:
                   "FinishedAt": logs.timestamp(exit_record["finished_at"]) if exit_record
                   else ZERO_TIME},
         "Config": {**record["config"], "Hostname": record["hostname"]},
-        "HostConfig": record["host_config"], "LogPath": record["log_path"],
+        "HostConfig": {"LogConfig": {"Type": "json-file", "Config": {}}, **record["host_config"]},
+        "LogPath": record["log_path"],
         "RestartCount": record.get("restart_count", 0),
     }

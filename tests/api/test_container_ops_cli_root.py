@@ -76,7 +76,6 @@ def test_ps_filters(loop):
 
 
 def test_resize_sets_the_containers_terminal_size(daemon):
-    import time
     assert daemon.docker("run", "-d", "-t", "--name", "term", "busybox", "sh").returncode == 0
     request = b"POST /containers/term/resize?h=33&w=101 HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n"
     assert daemon.raw(request).startswith(b"HTTP/1.1 200")
