@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
+from engine.client.units import human_duration
+
 from . import config as merge
-from . import lifecycle, logs
+from . import lifecycle
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -30,52 +32,3 @@ def status(record: dict, state: str, exit_record: dict, now: float) -> str:
         finished = exit_record.get("finished_at", now)
         return f"Exited ({exit_record.get('exit_code', 0)}) {human_duration(now - finished)} ago"
     return state.capitalize()
-
-
-def human_duration(seconds: float) -> str:
-    """As Go's units.HumanDuration, which docker ps uses."""
-    seconds = int(seconds)
-    if seconds < 1:
-        return "Less than a second"
-    if seconds == 1:
-        return "1 second"
-    if seconds < 60:
-        return f"{seconds} seconds"
-    minutes = seconds // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(seconds / 3600 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{seconds // 3600 // 24 // 365} years"
-
-
-def inspect(record: dict, state: str, exit_record: dict) -> dict:
-    running = state in (lifecycle.RUNNING, lifecycle.PAUSED)
-    command = merge.command(record["image_config"], record["config"])
-    return {
-        "Id": record["id"], "Name": f"/{record['name']}", "Image": record["image"],
-        "Created": logs.timestamp(record["created"]), "Path": command[0], "Args": command[1:],
-        "State": {"Status": state, "Running": running, "Paused": state == lifecycle.PAUSED,
-                  "Restarting": False, "OOMKilled": bool(exit_record.get("oom_killed")),
-                  "Dead": state == lifecycle.DEAD, "Pid": record["pid"] if running else 0,
-                  "ExitCode": exit_record.get("exit_code", 0), "Error": "",
-                  "StartedAt": logs.timestamp(record["started_at"]) if record.get("started_at")
-                  else ZERO_TIME,
-                  "FinishedAt": logs.timestamp(exit_record["finished_at"]) if exit_record
-                  else ZERO_TIME},
-        "Config": {**record["config"], "Hostname": record["hostname"]},
-        "HostConfig": {"LogConfig": {"Type": "json-file", "Config": {}}, **record["host_config"]},
-        "LogPath": record["log_path"],
-        "RestartCount": record.get("restart_count", 0),
-    }

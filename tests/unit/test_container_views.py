@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.containers.views import human_duration, status
+from engine.client.units import human_duration
+from engine.containers.views import status
 
 
 @pytest.mark.parametrize("seconds, text", [
