@@ -7,7 +7,7 @@ import time
 from engine.client.units import human_duration
 
 from . import config as merge
-from . import lifecycle
+from . import lifecycle, logs
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -32,3 +32,24 @@ def status(record: dict, state: str, exit_record: dict, now: float) -> str:
         finished = exit_record.get("finished_at", now)
         return f"Exited ({exit_record.get('exit_code', 0)}) {human_duration(now - finished)} ago"
     return state.capitalize()
+
+
+def inspect(record: dict, state: str, exit_record: dict) -> dict:
+    running = state in (lifecycle.RUNNING, lifecycle.PAUSED)
+    command = merge.command(record["image_config"], record["config"])
+    return {
+        "Id": record["id"], "Name": f"/{record['name']}", "Image": record["image"],
+        "Created": logs.timestamp(record["created"]), "Path": command[0], "Args": command[1:],
+        "State": {"Status": state, "Running": running, "Paused": state == lifecycle.PAUSED,
+                  "Restarting": False, "OOMKilled": bool(exit_record.get("oom_killed")),
+                  "Dead": state == lifecycle.DEAD, "Pid": record["pid"] if running else 0,
+                  "ExitCode": exit_record.get("exit_code", 0), "Error": "",
+                  "StartedAt": logs.timestamp(record["started_at"]) if record.get("started_at")
+                  else ZERO_TIME,
+                  "FinishedAt": logs.timestamp(exit_record["finished_at"]) if exit_record
+                  else ZERO_TIME},
+        "Config": {**record["config"], "Hostname": record["hostname"]},
+        "HostConfig": {"LogConfig": {"Type": "json-file", "Config": {}}, **record["host_config"]},
+        "LogPath": record["log_path"],
+        "RestartCount": record.get("restart_count", 0),
+    }
