@@ -30,6 +30,7 @@ from engine.api.df import Df
 from engine.api.events import Events
 from engine.api.execs import Execs
 from engine.api.images import Images
+from engine.api.networks import Networks
 from engine.api.routes import Router
 from engine.api.system import System
 from engine.api.volumes import Volumes
@@ -53,7 +54,7 @@ class Engine:
         self._group: anyio.abc.TaskGroup | None = None
         self.events = Events(self)  # the parts publish what they do
         self.parts = (System(self), Containers(self), Execs(self), Images(self), Volumes(self), Archive(self),
-                      Df(self), self.events)
+                      Df(self), Networks(self), self.events)
 
     def _image_users(self, image_id: str) -> list[tuple[str, bool]]:
         """(container id, running) of each container made from the image."""

@@ -183,6 +183,11 @@ class Containers:
         host["LogConfig"] = {"Type": "json-file", "Config": (host.get("LogConfig") or {}).get("Config") or {}}
         if host.get("NetworkMode") in ("default", "bridge"):
             host["NetworkMode"] = "none"  # until networks are served: an empty namespace of its own
+        mode = host.get("NetworkMode") or "none"
+        if mode.startswith("container:"):
+            raise HTTPError(400, f"network mode {mode!r} is not supported yet (none and host are)")
+        if mode not in ("none", "host"):  # 400, not 404: a 404 to create makes the docker CLI pull
+            raise HTTPError(400, f"network {mode} not found")
         if (host.get("RestartPolicy") or {}).get("Name") in ("", "no"):
             host.pop("RestartPolicy")
         host.pop("ConsoleSize", None)  # the client's terminal size: a hint for a tty's first size

@@ -21,6 +21,7 @@ class _Group(click.Group):
     lazy = {"config": ("orchestrator.cli.config", "config"),
             "engine": ("orchestrator.cli.engine", "engine"),
             "image": ("orchestrator.cli.image", "image"),
+            "network": ("orchestrator.cli.network", "network"),
             "volume": ("orchestrator.cli.volume", "volume")}
 
     def list_commands(self, ctx):
