@@ -5,7 +5,7 @@ engine's services (images, volumes, containers and their supervisor).
 
 The state root defaults to ``$DOCKYARD_ROOT`` or /var/lib/dockyard, the
 runtime dir to ``$DOCKYARD_RUN`` or /run/dockyard, the socket to
-RUN/engine.sock (mode 0660, group ``dockyard`` when it exists); RUN/engine.pid
+RUN/engine.sock (mode 0660, group ``dockyard`` — or $DOCKYARD_GROUP — when it exists); RUN/engine.pid
 holds its pid and a lock, so two daemons never serve one runtime dir. At start it
 reconciles its records with the kernel; containers run under the
 supervisor, so stopping the daemon (SIGTERM, SIGINT) leaves them running.
@@ -82,7 +82,8 @@ class Engine:
                 if hasattr(part, "adopt"):
                     await part.adopt()
             await group.start(lambda task_status: http.serve(
-                socket_path, self.router(), group=_group_id("dockyard"), task_status=task_status))
+                socket_path, self.router(), group=_group_id(os.environ.get("DOCKYARD_GROUP", "dockyard")),
+                task_status=task_status))
             task_status.started()
 
 

@@ -205,6 +205,8 @@ class ContainerService:
             text = "".join(f"nameserver {s}\n" for s in servers)
         if host.get("DnsSearch"):
             text += f"search {' '.join(host['DnsSearch'])}\n"
+        if host.get("DnsOptions"):
+            text += f"options {' '.join(host['DnsOptions'])}\n"
         (directory / "resolv.conf").write_text(text)
 
     # -- start ----------------------------------------------------------------------

@@ -212,3 +212,16 @@ def test_clients_that_leave_mid_request(daemon):
         assert connection.recv(100).startswith(b"HTTP/1.1 200")
     _alive(daemon)
     assert json.loads(_exchange(daemon, _get("/v1.45/containers/json?all=1"))[2]) == []
+
+
+@pytest.mark.parametrize("field, value", [
+    ("RestartPolicy", {"Name": "always"}), ("PortBindings", {"80/tcp": [{"HostPort": "8080"}]}),
+    ("CpuQuota", 50000), ("OomKillDisable", True),
+])
+def test_host_config_fields_not_honoured_yet_are_refused_by_name(daemon, field, value):
+    _error(daemon, _create({"Image": "busybox", "HostConfig": {field: value}}), 400, field)
+
+
+def test_an_older_api_version_is_served(daemon):
+    status, _, body = _exchange(daemon, b"GET /v1.41/version HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
+    assert status == 200 and json.loads(body)["ApiVersion"] == "1.45"

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -75,3 +76,25 @@ def test_an_engine_that_cannot_start_says_where_its_log_is(environment, tmp_path
     (Path(environment["DOCKYARD_ROOT"]) / "containers").write_text("not a directory")
     with pytest.raises(EngineStartError, match=r"did not start .*see its log: .*engine\.log"):
         from_env(environment)
+
+
+def test_the_socket_belongs_to_the_engine_group_when_it_exists(environment, tmp_path):
+    import grp
+    group = f"dy{uuid.uuid4().hex[:8]}"
+    subprocess.run(["groupadd", "--system", group], check=True)
+    try:
+        environment["DOCKYARD_GROUP"] = group
+        process = subprocess.Popen([sys.executable, "-m", "engine.daemon"], env=environment,
+                                   stderr=subprocess.DEVNULL)
+        try:
+            found = Engine.from_env(environment)
+            deadline = time.monotonic() + 20
+            while not found.answers() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            info = found.socket.stat()
+            assert (oct(info.st_mode & 0o777), info.st_uid, info.st_gid) == ("0o660", 0, grp.getgrnam(group).gr_gid)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    finally:
+        subprocess.run(["groupdel", group], check=True)
