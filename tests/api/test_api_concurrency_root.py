@@ -58,20 +58,26 @@ def _create_inspect_remove(daemon, n: int) -> tuple[str, str]:
         client.close()
 
 
-def test_fifty_clients_create_and_remove_while_others_list(daemon):
+def _all_at_once(daemon, life) -> tuple[list, list[int], float]:
+    """``life(daemon, n)`` for every client at once while a lister lists:
+    (results, the list lengths seen, wall seconds); no listing may fail."""
     stop, seen, list_errors = threading.Event(), [], []
     started = time.monotonic()
     listing = threading.Thread(target=_lister, args=(daemon, stop, seen, list_errors))
     listing.start()
     try:
         with ThreadPoolExecutor(CLIENTS) as pool:
-            results = list(pool.map(lambda n: _create_inspect_remove(daemon, n), range(CLIENTS)))
+            results = list(pool.map(lambda n: life(daemon, n), range(CLIENTS)))
     finally:
         stop.set()
         listing.join(30)
-    wall = time.monotonic() - started
-    print(f"\n{CLIENTS} clients create/inspect/remove: {wall:.2f} s wall, {len(seen)} listings meanwhile")
     assert list_errors == []
+    return results, seen, time.monotonic() - started
+
+
+def test_fifty_clients_create_and_remove_while_others_list(daemon):
+    results, seen, wall = _all_at_once(daemon, _create_inspect_remove)
+    print(f"\n{CLIENTS} clients create/inspect/remove: {wall:.2f} s wall, {len(seen)} listings meanwhile")
     assert len({cid for cid, _ in results}) == CLIENTS
     assert [name for _, name in results] == [f"/c{n}" for n in range(CLIENTS)]
     client = _client(daemon)
@@ -80,19 +86,8 @@ def test_fifty_clients_create_and_remove_while_others_list(daemon):
 
 
 def test_fifty_clients_create_start_wait_remove(daemon):
-    stop, seen, list_errors = threading.Event(), [], []
-    started = time.monotonic()
-    listing = threading.Thread(target=_lister, args=(daemon, stop, seen, list_errors))
-    listing.start()
-    try:
-        with ThreadPoolExecutor(CLIENTS) as pool:
-            results = list(pool.map(lambda n: _one_life(daemon, n), range(CLIENTS)))
-    finally:
-        stop.set()
-        listing.join(30)
-    wall = time.monotonic() - started
+    results, seen, wall = _all_at_once(daemon, _one_life)
     print(f"\n{CLIENTS} clients: {wall:.2f} s wall, {len(seen)} listings meanwhile (max {max(seen, default=0)})")
-    assert list_errors == []
     ids = [cid for cid, _, _ in results]
     assert len(set(ids)) == CLIENTS
     assert all(code == 0 for _, code, _ in results)
