@@ -29,6 +29,33 @@ events_logger = "file"
 """
 
 
+def _podman_helpers(tmp_path: Path, runroot: Path, timeout: float) -> None:
+    """Wait for the processes that name our storage (conmon, its `podman
+    container cleanup`, which mounts the storage) to end; kill those that
+    outlive ``timeout`` (conmon may linger after its container is gone)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and int(entry.name) != os.getpid():
+                try:
+                    line = (entry / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if str(tmp_path).encode() in line or str(runroot).encode() in line:
+                    found.append(int(entry.name))
+        if not found:
+            return
+        if time.monotonic() > deadline:
+            for pid in found:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + 5
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def podman(tmp_path):
     if os.geteuid() != 0:
@@ -52,7 +79,9 @@ def podman(tmp_path):
     finally:
         service.send_signal(signal.SIGTERM)
         service.wait(timeout=20)
+        _podman_helpers(tmp_path, runroot, 3)
         subprocess.run([*base, "system", "reset", "--force"], env=env, capture_output=True, check=False)
+        _podman_helpers(tmp_path, runroot, 3)
         with open("/proc/self/mounts") as handle:
             mounts = [line.split()[1] for line in handle if str(tmp_path) in line or str(runroot) in line]
         for point in reversed(mounts):  # reported below, but never left behind
