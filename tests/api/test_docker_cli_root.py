@@ -145,3 +145,18 @@ def test_logs_follow_ends_cleanly_when_the_container_is_removed(daemon):
     assert daemon.docker("rm", "-f", "talk").returncode == 0
     out, err = follower.communicate(timeout=10)
     assert (follower.returncode, out) == (0, b"hello\n"), err
+
+
+def test_info_and_kill(daemon):
+    done = daemon.docker("info", "--format", "{{json .}}")
+    assert done.returncode == 0, done.stderr
+    info = json.loads(done.stdout)
+    assert info["OSType"] == "linux" and info["Images"] == 1 and info["CgroupDriver"] == "cgroupfs"
+    assert daemon.docker("run", "-d", "--name", "victim", "busybox", "sleep", "30").returncode == 0
+    assert daemon.docker("kill", "victim").returncode == 0
+    assert daemon.docker("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "victim").stdout == b"exited 137\n"
+    done = daemon.docker("kill", "victim")
+    assert done.returncode == 1 and b"is not running" in done.stderr
+    assert daemon.docker("run", "-d", "--name", "victim2", "busybox", "sleep", "30").returncode == 0
+    assert daemon.docker("kill", "-s", "TERM", "victim2").returncode == 0  # PID 1 ignores TERM
+    assert daemon.docker("inspect", "-f", "{{.State.Status}}", "victim2").stdout == b"running\n"
