@@ -30,12 +30,14 @@ class EngineStartError(DockerException):
 class Engine:
     root: Path
     run: Path
+    cgroup_parent: str = "dockyard"
 
     @classmethod
     def from_env(cls, environment: Mapping[str, str] | None = None) -> Engine:
         environment = os.environ if environment is None else environment
         return cls(Path(environment.get("DOCKYARD_ROOT") or "/var/lib/dockyard"),
-                   Path(environment.get("DOCKYARD_RUN") or "/run/dockyard"))
+                   Path(environment.get("DOCKYARD_RUN") or "/run/dockyard"),
+                   environment.get("DOCKYARD_CGROUP_PARENT") or "dockyard")
 
     @property
     def socket(self) -> Path:
@@ -94,7 +96,8 @@ class Engine:
                                    f"{error.strerror}") from None
         with log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "engine.daemon", "--root", str(self.root), "--run", str(self.run)],
+                [sys.executable, "-m", "engine.daemon", "--root", str(self.root), "--run", str(self.run),
+                 "--cgroup-parent", self.cgroup_parent],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
