@@ -331,15 +331,10 @@ def await_exit(pid: int, expected_start: int | None, timeout: float | None,
     """Block until the process ``pid`` that started at ``expected_start`` has
     exited (a pidfd: any process, not only our children) or ``timeout``
     passed; True once it is gone."""
-    if pid <= 0:
+    fd = pidfd(pid, expected_start, proc)
+    if fd is None:
         return True
     try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        if not alive(pid, expected_start, proc):  # checked after opening: the fd is that process's
-            return True
         readable, _, _ = select.select([fd], [], [], timeout)
         return bool(readable)
     finally:
