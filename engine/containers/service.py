@@ -17,7 +17,6 @@ import re
 import secrets
 import shutil
 import signal as signals
-import threading
 import time
 from pathlib import Path
 
@@ -692,25 +691,21 @@ class ContainerService:
             return False
         return not record.get("pid") or self._exit_of(record) is not None
 
-    def follow_logs(self, ref: str, *, tail: int | None = None, skip: int | None = None,
-                    stop: threading.Event | None = None):
-        """The last ``tail`` entries (or all after the first ``skip``: attach
-        passes over what was there before it), then new ones as they come,
+    def follow_logs(self, ref: str, *, tail: int | None = None):
+        """The last ``tail`` entries, then new ones as they come,
         until the container has stopped and its log is drained (``logs -f``):
         the supervisor writes the exit record after the last output."""
         record = self._find(ref)
         path = Path(record["log_path"])
         existing = logs.read(path)  # read once: what comes after is the follower's
         seen = len(existing)
-        if skip is not None:
-            yield from existing[skip:]
-        elif tail is None or tail < 0:
+        if tail is None or tail < 0:
             yield from existing
         elif tail > 0:
             yield from existing[-tail:]
 
         def stopped() -> bool:
-            return (stop is not None and stop.is_set()) or self.output_ended(record["id"])
+            return self.output_ended(record["id"])
         for index, entry in enumerate(logs.follow(path, stopped, poll=0.01)):
             if index >= seen:
                 yield entry
