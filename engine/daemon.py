@@ -39,13 +39,16 @@ from engine.api.volumes import Volumes
 class Engine:
     """The services the API serves, and a place for the daemon's own tasks."""
 
-    def __init__(self, root: Path, run: Path, cgroup_parent: str = "dockyard") -> None:
+    def __init__(self, root: Path, run: Path, cgroup_parent: str = "dockyard", settings=None) -> None:
         from engine.containers.service import ContainerService
         from engine.images.service import ImageService
+        from engine.networks.service import NetworkService
         from engine.runtime import cgroups
         from engine.volumes.service import VolumeService
         self.root, self.run = root, run
-        self.containers = ContainerService(root, run, None, cgroups.detect(parent=cgroup_parent))
+        self.networks = NetworkService(root, settings, container_name=self._container_name)
+        self.containers = ContainerService(root, run, None, cgroups.detect(parent=cgroup_parent),
+                                           networks=self.networks)
         self.images = ImageService(root, in_use=self._image_users)
         self.containers.images = self.images
         self.volumes = VolumeService(root, in_use=self.containers.volume_users)
@@ -55,6 +58,19 @@ class Engine:
         self.events = Events(self)  # the parts publish what they do
         self.parts = (System(self), Containers(self), Execs(self), Images(self), Volumes(self), Archive(self),
                       Df(self), Networks(self), self.events)
+
+    def _container_name(self, cid: str) -> str:
+        try:
+            return self.containers.inspect(cid)["Name"].lstrip("/")
+        except Exception:  # noqa: BLE001 - removed meanwhile: its id says enough
+            return cid[:12]
+
+    def reconcile(self) -> list[str]:
+        """At start: containers first (what runs), then their networks."""
+        removed = self.containers.reconcile()
+        running = {c["Id"]: self.containers.inspect(c["Id"])["State"]["Pid"] for c in self.containers.list()}
+        self.networks.ensure_default()
+        return removed + self.networks.reconcile(running)
 
     def _image_users(self, image_id: str) -> list[tuple[str, bool]]:
         """(container id, running) of each container made from the image."""
@@ -73,7 +89,7 @@ class Engine:
         return router
 
     async def serve(self, socket_path: str, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
-        removed = await anyio.to_thread.run_sync(self.containers.reconcile)
+        removed = await anyio.to_thread.run_sync(self.reconcile)
         for item in removed:
             print(f"dockyard engine: removed what a crash left: {item}", file=sys.stderr, flush=True)
         async with anyio.create_task_group() as group:
@@ -85,6 +101,10 @@ class Engine:
                 socket_path, self.router(), group=_group_id(os.environ.get("DOCKYARD_GROUP", "dockyard")),
                 task_status=task_status))
             task_status.started()
+            try:
+                await anyio.sleep_forever()
+            finally:
+                self.networks.close()  # DNS and held ports; bridges and rules stay, as docker's
 
 
 def _engine_id(root: Path) -> str:
@@ -112,7 +132,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--socket", help="the API socket (default: RUN/engine.sock)")
     parser.add_argument("--cgroup-parent", default=os.environ.get("DOCKYARD_CGROUP_PARENT", "dockyard"),
                         help="the containers' parent cgroup (default: $DOCKYARD_CGROUP_PARENT or dockyard)")
+    parser.add_argument("--config-file", type=Path,
+                        default=Path(os.environ.get("DOCKYARD_CONFIG", "/etc/dockyard/daemon.json")),
+                        help="the daemon's config file (default: $DOCKYARD_CONFIG or /etc/dockyard/daemon.json)")
     args = parser.parse_args(argv)
+    from engine import settings
+    try:
+        network_settings = settings.load(args.config_file)
+    except settings.ConfigFileError as error:
+        print(f"dockyard engine: {error}", file=sys.stderr)
+        return 1
     if os.geteuid() != 0:
         print("dockyard engine: the engine needs root (namespaces, mounts, cgroups)", file=sys.stderr)
         return 1
@@ -130,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     lock.write(f"{os.getpid()}\n")
     lock.flush()
     socket_path = args.socket or str(args.run / "engine.sock")
-    engine = Engine(args.root, args.run, args.cgroup_parent)
+    engine = Engine(args.root, args.run, args.cgroup_parent, network_settings)
 
     async def run() -> None:
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:

@@ -181,13 +181,11 @@ class Containers:
         if log_type != "json-file":
             raise HTTPError(400, f"logging driver {log_type!r} is not supported (json-file only)")
         host["LogConfig"] = {"Type": "json-file", "Config": (host.get("LogConfig") or {}).get("Config") or {}}
-        if host.get("NetworkMode") in ("default", "bridge"):
-            host["NetworkMode"] = "none"  # until networks are served: an empty namespace of its own
-        mode = host.get("NetworkMode") or "none"
-        if mode.startswith("container:"):
-            raise HTTPError(400, f"network mode {mode!r} is not supported yet (none and host are)")
-        if mode not in ("none", "host"):  # 400, not 404: a 404 to create makes the docker CLI pull
-            raise HTTPError(400, f"network {mode} not found")
+        if host.get("NetworkMode") in (None, "", "default"):
+            host["NetworkMode"] = "bridge"  # docker's default network
+        endpoints = (body.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}
+        if "default" in endpoints:  # the docker CLI's name for it
+            endpoints["bridge"] = endpoints.pop("default")
         if (host.get("RestartPolicy") or {}).get("Name") in ("", "no"):
             host.pop("RestartPolicy")
         host.pop("ConsoleSize", None)  # the client's terminal size: a hint for a tty's first size
@@ -238,7 +236,9 @@ class Containers:
         AutoRemove (``docker run --rm``), once its attached clients have their
         output, its removal with its anonymous volumes."""
         try:
+            pid = (await blocking(self.service.inspect, cid))["State"]["Pid"]
             result = await self._until_exit(cid, "not-running")
+            await blocking(self.engine.networks.release, cid, pid)  # its names and ports go at once
             inspected = await blocking(self.service.inspect, cid)
         except ContainerError:
             return  # removed meanwhile

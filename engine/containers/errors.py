@@ -21,3 +21,7 @@ class Conflict(ContainerError):
 
 class InvalidRequest(ContainerError):
     status = 400
+
+
+class Forbidden(ContainerError):
+    status = 403

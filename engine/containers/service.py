@@ -27,8 +27,8 @@ from engine.state.store import StateStore
 from engine.volumes.service import ANONYMOUS
 
 from . import config as merge
-from . import lifecycle, logs, security, supervisor, views
-from .errors import Conflict, InvalidRequest, NotFound
+from . import lifecycle, logs, networking, security, supervisor, views
+from .errors import Conflict, Forbidden, InvalidRequest, NotFound
 
 _SIGNALS = {name[3:]: getattr(signals, name) for name in dir(signals)
             if name.startswith("SIG") and not name.startswith("SIG_")}
@@ -60,7 +60,7 @@ def parse_signal(value: str | int | None, default: int = signals.SIGKILL) -> int
 
 
 class ContainerService:
-    def __init__(self, root: Path, run: Path, images, cgroups, volumes=None) -> None:
+    def __init__(self, root: Path, run: Path, images, cgroups, volumes=None, networks=None) -> None:
         self.root, self.run = Path(root), Path(run)
         self.store = StateStore(self.root)
         self.images = images
@@ -68,6 +68,7 @@ class ContainerService:
         self._image_users: dict[tuple[str, str], tuple[int, int, list[int]]] = {}
         self.cgroups = cgroups
         self.volumes = volumes
+        self.networks = networks  # engine.networks.service.NetworkService, or None: none and host only
 
     # -- lookup ---------------------------------------------------------------
     def _find(self, ref: str) -> dict:
@@ -130,12 +131,17 @@ class ContainerService:
 
     # -- create -------------------------------------------------------------------
     def create(self, config: dict, name: str | None = None) -> str:
+        config = dict(config)
+        networking_config = config.pop("NetworkingConfig", None)
         host = dict(config.get("HostConfig") or {})
         wrong = merge.unsupported(host)
         if wrong:
             raise InvalidRequest(f"unsupported HostConfig field(s): {', '.join(wrong)}")
-        merge.check_sysctls(host.get("Sysctls") or {}, host.get("NetworkMode") or "none")
+        merge.check_sysctls(host.get("Sysctls") or {}, networking.mode(host))
         merge.check_ulimits(host.get("Ulimits") or [])
+        if networking.joined(host):
+            host["NetworkMode"] = f"container:{self._lookup(networking.joined(host))['id']}"
+        network = networking.check_create(self.networks, config, host, networking_config)
         image_id = self.images.resolve(config["Image"])
         image_config = self.images.config(image_id).get("config") or {}
         name = (name or self._generated_name()).lstrip("/")
@@ -150,13 +156,15 @@ class ContainerService:
             "id": cid, "name": name, "image": image_id, "image_ref": config["Image"],
             "created": time.time(), "config": config, "host_config": host,
             "image_config": image_config, "hostname": hostname, "pid": 0,
-            "restart_count": 0, "log_path": str(directory / f"{cid}-json.log"),
+            "restart_count": 0, "log_path": str(directory / f"{cid}-json.log"), **network,
             # named at create, as docker does: the same volumes on every start
             "anonymous_volumes": {m["Target"]: secrets.token_hex(32) for m in host.get("Mounts") or []
                                   if m.get("Type", "volume") == "volume" and not m.get("Source")},
         }
         try:
-            self._write_etc(directory, hostname, config, host)
+            (directory / "hostname").write_text(hostname + "\n")
+            networking.write_hosts(directory, host, hostname, config.get("Domainname") or "")
+            networking.write_resolv(directory, host, None)
             self._prepare(record)  # first: it builds while we write the record
             self.store.write("containers", cid, record)
             self._claim_name(name, cid)
@@ -188,26 +196,6 @@ class ContainerService:
     def _generated_name(self) -> str:
         return f"dockyard_{secrets.token_hex(4)}"
 
-    def _write_etc(self, directory: Path, hostname: str, config: dict, host: dict) -> None:
-        (directory / "hostname").write_text(hostname + "\n")
-        hosts = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
-        for entry in host.get("ExtraHosts") or []:
-            name, _, address = entry.partition(":") if "=" not in entry else entry.partition("=")
-            hosts.append(f"{address}\t{name}")
-        (directory / "hosts").write_text("\n".join(hosts) + "\n")
-        servers = host.get("Dns") or []
-        try:
-            text = Path("/etc/resolv.conf").read_text()
-        except OSError:
-            text = ""
-        if servers:
-            text = "".join(f"nameserver {s}\n" for s in servers)
-        if host.get("DnsSearch"):
-            text += f"search {' '.join(host['DnsSearch'])}\n"
-        if host.get("DnsOptions"):
-            text += f"options {' '.join(host['DnsOptions'])}\n"
-        (directory / "resolv.conf").write_text(text)
-
     # -- start ----------------------------------------------------------------------
     def _prepare(self, record: dict) -> None:
         """Have the supervisor build the container's PID 1 now (cgroups,
@@ -217,7 +205,7 @@ class ContainerService:
         try:
             supervisor.call(self.root, self.run, self._start_request(record, "prepare"),
                             self.cgroups.parent)
-        except (RuntimeFailure, OSError):
+        except (RuntimeFailure, OSError, Conflict):  # Conflict: the namespace to join is not there yet
             pass
 
     def _start_request(self, record: dict, op: str, with_spec: bool = True) -> dict:
@@ -228,7 +216,10 @@ class ContainerService:
         host = record["host_config"]
         log_config = (host.get("LogConfig") or {}).get("Config") or {}
         config = record["config"]
-        request = {"op": op, "id": record["id"], "key": f"{record['id']}:{record.get('revision', 0)}",
+        key = f"{record['id']}:{record.get('revision', 0)}"
+        if networking.joined(host):  # another container's namespace: the one it has now
+            key += f":{self._joined_pid(record)}"
+        request = {"op": op, "id": record["id"], "key": key,
                    "log": record["log_path"], "limits": dataclasses.asdict(self._limits(host)),
                    "stdin_open": bool(config.get("OpenStdin")), "stdin_once": bool(config.get("StdinOnce")),
                    "log_options": {"max_size": log_config.get("max-size"),
@@ -243,14 +234,52 @@ class ContainerService:
         if state == lifecycle.RUNNING:
             return  # docker: starting a running container is a no-op (304)
         lifecycle.check("start", state, record["name"])
-        # Prepared at create with this very spec, the usual case: no spec needed.
-        reply = supervisor.call(self.root, self.run, self._start_request(record, "start", False),
-                                self.cgroups.parent)
+        if self.networks is not None:
+            self.networks.release(record["id"])  # a last run's, if its exit went unnoticed
+        try:
+            if networking.bridged(record):
+                self._attach(record)
+            # Prepared at create with this very spec, the usual case: no spec needed.
+            reply = self._supervise(record, "start")
+            if "error" in reply:
+                raise InvalidRequest(f"failed to create task for container: {reply['error']}")
+        except BaseException:
+            if self.networks is not None:
+                self.networks.release(record["id"])
+            raise
+
+    def _supervise(self, record: dict, op: str) -> dict:
+        """A start or netns request: without the spec first (prepared at
+        create, the usual case), with it when the supervisor has none."""
+        reply, fd = supervisor.call_fd(self.root, self.run, self._start_request(record, op, False),
+                                       self.cgroups.parent)
         if reply.get("unprepared"):
-            reply = supervisor.call(self.root, self.run, self._start_request(record, "start"),
-                                    self.cgroups.parent)
-        if "error" in reply:
-            raise InvalidRequest(f"failed to create task for container: {reply['error']}")
+            reply, fd = supervisor.call_fd(self.root, self.run, self._start_request(record, op),
+                                           self.cgroups.parent)
+        if fd is not None:
+            reply["fd"] = fd
+        return reply
+
+    def _attach(self, record: dict) -> None:
+        """Its networks, in the namespace of its prepared PID 1, before it runs."""
+        if self.networks is None:
+            raise InvalidRequest(f"container {record['name']} wants networks, but this engine has no "
+                                 "networks service")
+        reply = self._supervise(record, "netns")
+        if "fd" not in reply:
+            return  # it died being prepared: the start says why
+        try:
+            found = self.networks.attach(
+                record["id"], record["networks"], reply["fd"], hostname=record["hostname"],
+                name=record["name"], ports=networking.requests(record),
+                dns=record["host_config"].get("Dns") or [], pid=reply["pid"])
+        finally:
+            os.close(reply["fd"])
+        directory, host = self._dir(record["id"]), record["host_config"]
+        endpoints = list(found["networks"].values())
+        networking.write_hosts(directory, host, record["hostname"], record["config"].get("Domainname") or "",
+                               [e["ip"] for e in endpoints])
+        networking.write_resolv(directory, host, endpoints[0]["gateway"] if endpoints else None)
 
     def stdin(self, ref: str) -> int:
         """A file descriptor writing to the running container's stdin (the
@@ -305,12 +334,24 @@ class ContainerService:
             return None
         return read
 
+    def _joined_pid(self, record: dict) -> int:
+        """The pid of the running container whose network namespace this one joins."""
+        ref = networking.joined(record["host_config"])
+        try:
+            other = self._find(ref)
+        except NotFound:
+            raise InvalidRequest(f"cannot join network namespace of container {ref}: it was removed") from None
+        if self.state(other) not in (lifecycle.RUNNING, lifecycle.PAUSED):
+            raise Conflict(f"cannot join network namespace of a non running container: {other['name']}")
+        return other["pid"]
+
     def _spec(self, record: dict) -> runtime_spec.Spec:
         config, host, image = record["config"], record["host_config"], record["image_config"]
         directory = self._dir(record["id"])
         uid, gid, groups = self._user(record, config.get("User") or image.get("User") or "")
-        mode = host.get("NetworkMode") or "none"
+        mode = networking.mode(host)
         namespaces = ["mnt", "uts", "ipc", "pid", "cgroup"] + ([] if mode == "host" else ["net"])
+        netns = f"/proc/{self._joined_pid(record)}/ns/net" if networking.joined(host) else ""
         mask = security.capabilities_for(host)
         program, flags = security.seccomp_for(host, mask)
         args, mounts = merge.command(image, config), self._mounts(record)
@@ -324,7 +365,7 @@ class ContainerService:
             args=args, env=merge.environment(image, config),
             cwd=config.get("WorkingDir") or image.get("WorkingDir") or "/",
             uid=uid, gid=gid, groups=groups + [int(g) for g in host.get("GroupAdd") or []],
-            hostname=record["hostname"] if mode != "host" else "",
+            hostname=record["hostname"] if mode != "host" else "", netns_path=netns,
             domainname=config.get("Domainname") or "", namespaces=namespaces,
             etc_files={"/etc/hostname": str(directory / "hostname"),
                        "/etc/hosts": str(directory / "hosts"),
@@ -424,6 +465,12 @@ class ContainerService:
         if not self._wait_exit(record, grace):
             self.cgroups.kill_all(record["id"], signals.SIGKILL)
             self._wait_exit(record, 10)
+        self._released(record)
+
+    def _released(self, record: dict) -> None:
+        """It stopped: its addresses, names and published ports go at once."""
+        if self.networks is not None:
+            self.networks.release(record["id"], record.get("pid"))
 
     def _wait_exit(self, record: dict, timeout: float) -> bool:
         deadline = time.monotonic() + max(timeout, 0)
@@ -548,6 +595,51 @@ class ContainerService:
         stored["revision"] = stored.get("revision", 0) + 1
         self.store.write("containers", record["id"], stored)
 
+    # -- networks ----------------------------------------------------------------------
+    def connect(self, ref: str, network: str, settings: dict | None = None) -> None:
+        """docker network connect: at once when it runs, at its next start otherwise."""
+        record = self._find(ref)
+        host = record["host_config"]
+        if self.networks is None or not networking.bridged(record):
+            raise Forbidden("container sharing network namespace with another container or host cannot be "
+                            f"connected to any other network (container {record['name']} is in network mode "
+                            f"{networking.mode(host)})")
+        wish = self.networks.endpoint_config(network, {network: settings or {}})
+        name, = wish
+        if name in record["networks"]:
+            raise Forbidden(f"endpoint with name {record['name']} already exists in network {name}")
+        if self.state(record) in (lifecycle.RUNNING, lifecycle.PAUSED):
+            fd = process.namespace(record["pid"], record.get("pid_start_time"), "net")
+            if fd is None:
+                raise Conflict(f"container {record['name']} is not running")
+            try:
+                found = self.networks.connect(record["id"], name, wish[name], fd, hostname=record["hostname"],
+                                              name=record["name"])
+            finally:
+                os.close(fd)
+            networking.write_hosts(self._dir(record["id"]), host, record["hostname"],
+                                   record["config"].get("Domainname") or "",
+                                   [e["ip"] for e in found["networks"].values()])
+        stored = self.store.read("containers", record["id"])
+        stored["networks"] = {**stored.get("networks", {}), **wish}
+        self.store.write("containers", record["id"], stored)
+
+    def disconnect(self, ref: str, network: str) -> None:
+        record = self._find(ref)
+        target = self.networks.find(network) if self.networks is not None else None
+        if target is None or target["name"] not in (record.get("networks") or {}):
+            raise InvalidRequest(f"container {record['id']} is not connected to network {network}")
+        if self.state(record) in (lifecycle.RUNNING, lifecycle.PAUSED):
+            self.networks.disconnect(record["id"], target["id"])
+        stored = self.store.read("containers", record["id"])
+        stored["networks"] = {k: v for k, v in stored["networks"].items() if k != target["name"]}
+        self.store.write("containers", record["id"], stored)
+
+    def network_users(self, nid: str) -> list[str]:
+        """Containers that want network ``nid`` (running or not)."""
+        return [cid for cid, record in self.store.records("containers")
+                if any(w.get("NetworkID") == nid for w in (record.get("networks") or {}).values())]
+
     def rename(self, ref: str, name: str) -> None:
         """docker rename: the new name is claimed first, then the old one released."""
         record = self._find(ref)
@@ -562,6 +654,8 @@ class ContainerService:
         stored["name"] = name
         self.store.write("containers", record["id"], stored)
         self._release_name(old)
+        if self.networks is not None:
+            self.networks.renamed(record["id"], old["name"], name)
 
     def prune(self) -> list[str]:
         """Remove every stopped container (docker container prune); their ids."""
@@ -586,6 +680,8 @@ class ContainerService:
             self._wait_exit(record, 10)
             state = self.state(record)
         lifecycle.check("remove", state, record["name"])
+        if self.networks is not None:
+            self.networks.release(record["id"])
         if state == lifecycle.CREATED:
             self._discard(record)
         self.cgroups.destroy(record["id"])
@@ -611,12 +707,22 @@ class ContainerService:
             state = self.state(record, exit_record)
             if all or state in (lifecycle.RUNNING, lifecycle.PAUSED):
                 valid = exit_record if exit_record and exit_record.get("pid") == record.get("pid") else {}
-                out.append(views.summary(record, state, valid))
+                out.append(views.summary(record, state, valid, self._endpoints(record, state)))
         return sorted(out, key=lambda c: -c["Created"])
 
     def inspect(self, ref: str) -> dict:
         record = self._find(ref)
-        return views.inspect(record, self.state(record), self._exit_of(record) or {})
+        state = self.state(record)
+        return views.inspect(record, state, self._exit_of(record) or {}, self._endpoints(record, state),
+                             self._network_id)
+
+    def _endpoints(self, record: dict, state: str) -> dict | None:
+        if self.networks is None or state not in (lifecycle.RUNNING, lifecycle.PAUSED):
+            return None
+        return self.networks.endpoints(record["id"])
+
+    def _network_id(self, name: str) -> str:
+        return self.networks.find(name)["id"] if self.networks is not None else ""
 
     def volume_users(self, name: str) -> list[str]:
         """Containers whose mounts name the volume (the volume service's in_use)."""

@@ -16,7 +16,10 @@ Protocol: JSON lines on ``RUN/supervisor.sock``:
 ``{"op": "start", "id", "key", "log", "log_options", "limits", "stdin_open",
 "stdin_once"}`` -> ``{"pid": N, "start_time": T}`` when a PID 1 prepared
 under that ``key`` waits, else ``{"unprepared": true}``; the same with
-``"spec"`` prepares first when needed; ``{"op": "resize", "id", "height",
+``"spec"`` prepares first when needed; ``{"op": "netns", ...}`` (the fields
+of start) -> the network namespace of the prepared PID 1, an fd passed with
+the answer, so that its network is attached before it runs (``{"dead":
+true}`` if it failed: start says why); ``{"op": "resize", "id", "height",
 "width"}`` sizes its terminal; ``{"op": "stdin", "id"}`` -> an fd
 writing to its stdin, passed with the answer (SCM_RIGHTS); ``{"op":
 "discard", "id"}`` (a prepared container is removed); ``{"op": "ping"}``;
@@ -124,6 +127,8 @@ class Supervisor:
             return {"ok": True}
         if op == "start":
             return self._start(request)
+        if op == "netns":
+            return self._netns(request)
         if op == "resize":
             return self._resize(request["id"], int(request["height"]), int(request["width"]))
         if op == "stdin":
@@ -240,20 +245,40 @@ class Supervisor:
             self.cgroups.destroy(container)
         return True
 
+    def _prepared_for(self, request: dict) -> _Prepared | None:
+        """The PID 1 prepared under the request's key, prepared now if there
+        is none (or one of another spec) and the request has the spec."""
+        prepared = self.prepared.get(request["id"])
+        if prepared is None or prepared.key != request["key"]:
+            if "spec" not in request:
+                return None
+            prepared = self._prepare(Spec.from_json(request["spec"]), request["key"],
+                                     request.get("limits") or {}, bool(request.get("stdin_open")))
+        return prepared
+
+    def _netns(self, request: dict) -> dict:
+        try:
+            prepared = self._prepared_for(request)
+        except RuntimeFailure as exc:
+            self._discard(request["id"])
+            return {"error": str(exc)}
+        if prepared is None:
+            return {"unprepared": True}
+        fd = process.own_namespace(prepared.pending.pid, "net")
+        if fd is None:
+            return {"dead": True}
+        return {"ok": True, "pid": prepared.pending.pid, "_fds": [fd], "_close": [fd]}
+
     def _start(self, request: dict) -> dict:
         """Let the prepared PID 1 exec (preparing it first if there is none,
         or if it was made from another spec: without a spec in the request,
         that answers ``{"unprepared": true}``)."""
-        container, key = request["id"], request["key"]
-        limits = request.get("limits") or {}
+        container = request["id"]
         try:
-            prepared = self.prepared.get(container)
-            if prepared is None or prepared.key != key:
-                if "spec" not in request:
-                    return {"unprepared": True}
-                prepared = self._prepare(Spec.from_json(request["spec"]), key, limits,
-                                         bool(request.get("stdin_open")))
-            else:
+            prepared = self._prepared_for(request)
+            if prepared is None:
+                return {"unprepared": True}
+            if prepared.cgroup_limits is not None:
                 self._make_cgroups(container, prepared)
             if prepared.cgroup_error:
                 raise RuntimeFailure(prepared.cgroup_error)
@@ -481,6 +506,15 @@ def call(root: Path, run: Path, message: dict, cgroup_parent: str = "dockyard",
          timeout: float = 30) -> dict:
     """``request``, starting the supervisor first when none listens. Only a
     failed connect starts it: a request that was sent is never sent again."""
+    reply, fd = call_fd(root, run, message, cgroup_parent, timeout)
+    if fd is not None:
+        os.close(fd)
+    return reply
+
+
+def call_fd(root: Path, run: Path, message: dict, cgroup_parent: str = "dockyard",
+            timeout: float = 30) -> tuple[dict, int | None]:
+    """``call`` for a reply that may carry a file descriptor (the caller's)."""
     try:
         connection = _connect(run, timeout)
     except (FileNotFoundError, ConnectionRefusedError):
@@ -488,9 +522,9 @@ def call(root: Path, run: Path, message: dict, cgroup_parent: str = "dockyard",
         connection = _connect(run, timeout)
     with connection:
         reply, fds = _exchange(connection, run, message)
-    for fd in fds:
-        os.close(fd)
-    return reply
+    for extra in fds[1:]:
+        os.close(extra)
+    return reply, (fds[0] if fds else None)
 
 
 def _connect(run: Path, timeout: float) -> socket.socket:

@@ -7,20 +7,22 @@ import time
 from engine.client.units import human_duration
 
 from . import config as merge
-from . import lifecycle, logs
+from . import lifecycle, logs, networking
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
-def summary(record: dict, state: str, exit_record: dict, now: float | None = None) -> dict:
+def summary(record: dict, state: str, exit_record: dict, endpoints: dict | None = None,
+            now: float | None = None) -> dict:
     command = merge.command(record["image_config"], record["config"])
     return {"Id": record["id"], "Names": [f"/{record['name']}"], "Image": record["image_ref"],
             "ImageID": record["image"], "Command": " ".join(command),
             "Created": int(record["created"]), "State": state,
             "Status": status(record, state, exit_record, time.time() if now is None else now),
-            "Labels": (record["config"].get("Labels") or {}), "Ports": [], "Mounts": [],
-            "HostConfig": {"NetworkMode": record["host_config"].get("NetworkMode") or "none"},
-            "NetworkSettings": {"Networks": {}}}
+            "Labels": (record["config"].get("Labels") or {}),
+            "Ports": networking.summary_ports(record, endpoints), "Mounts": [],
+            "HostConfig": {"NetworkMode": networking.mode(record["host_config"])},
+            "NetworkSettings": {"Networks": networking.settings(record, endpoints)["Networks"]}}
 
 
 def status(record: dict, state: str, exit_record: dict, now: float) -> str:
@@ -34,7 +36,8 @@ def status(record: dict, state: str, exit_record: dict, now: float) -> str:
     return state.capitalize()
 
 
-def inspect(record: dict, state: str, exit_record: dict) -> dict:
+def inspect(record: dict, state: str, exit_record: dict, endpoints: dict | None = None,
+            network_id=lambda name: "") -> dict:
     running = state in (lifecycle.RUNNING, lifecycle.PAUSED)
     command = merge.command(record["image_config"], record["config"])
     return {
@@ -52,4 +55,5 @@ def inspect(record: dict, state: str, exit_record: dict) -> dict:
         "HostConfig": {"LogConfig": {"Type": "json-file", "Config": {}}, **record["host_config"]},
         "LogPath": record["log_path"],
         "RestartCount": record.get("restart_count", 0),
+        "NetworkSettings": networking.settings(record, endpoints, network_id),
     }

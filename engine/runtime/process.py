@@ -22,6 +22,7 @@ import os
 import select
 import signal
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -381,3 +382,70 @@ def describe(pid: int, proc: str = "/proc") -> list[str] | None:
         return None
     return [status["Uid"].split()[0], str(pid), status["PPid"].strip(),
             command or f"[{status['Name'].strip()}]"]
+
+
+def own_namespace(pid: int, name: str, timeout: float = 5.0, proc: str = "/proc") -> int | None:
+    """An fd of the ``name`` namespace (``net``, ...) of our child ``pid``
+    once it has one of its own (not the caller's): a PID 1 being prepared
+    makes it early in its set-up. None if it died first or ``timeout`` passed."""
+    mine = os.stat(f"{proc}/self/ns/{name}").st_ino
+    deadline = time.monotonic() + timeout
+    pause = 0.0002
+    while start_time(pid, proc) is not None:
+        try:
+            fd = os.open(f"{proc}/{pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)
+        except (FileNotFoundError, ProcessLookupError):
+            return None
+        if os.fstat(fd).st_ino != mine:
+            return fd
+        os.close(fd)
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(pause)
+        pause = min(pause * 2, 0.01)
+    return None
+
+
+def socket_holders(port: int, protocol: str, proc: str = "/proc") -> list[str]:
+    """Who holds a local ``port`` (tcp or udp, IPv4 or IPv6): "name (pid N)"
+    for each process with such a socket open, as far as /proc tells."""
+    inodes = set()
+    for table in (f"{proc}/net/{protocol}", f"{proc}/net/{protocol}6"):
+        try:
+            with open(table) as handle:
+                next(handle, None)
+                for line in handle:
+                    fields = line.split()
+                    local, inode = fields[1], fields[9]
+                    if int(local.rsplit(":", 1)[1], 16) == port and inode != "0":
+                        inodes.add(f"socket:[{inode}]")
+        except FileNotFoundError:
+            continue
+    found = []
+    if not inodes:
+        return found
+    for entry in os.scandir(proc):
+        if not entry.name.isdigit():
+            continue
+        try:
+            for fd in os.scandir(f"{proc}/{entry.name}/fd"):
+                if os.readlink(fd.path) in inodes:
+                    with open(f"{proc}/{entry.name}/comm") as handle:
+                        found.append(f"{handle.read().strip()} (pid {entry.name})")
+                    break
+        except OSError:
+            continue
+    return found
+
+
+def namespace(pid: int, expected_start: int | None, name: str, proc: str = "/proc") -> int | None:
+    """An fd of the ``name`` namespace of the running process ``pid`` that
+    started at ``expected_start``, or None if that process is gone."""
+    try:
+        fd = os.open(f"{proc}/{pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    if not alive(pid, expected_start, proc):  # checked after opening: the fd is that process's
+        os.close(fd)
+        return None
+    return fd

@@ -24,6 +24,7 @@ from engine.images.service import ImageService
 from engine.runtime import cgroups
 from tests.fixtures.images import CACHE_DIR, busybox_rootfs_tar
 from tests.fixtures.leaks import assert_nothing_left
+from tests.fixtures.netns import make_netns, network_leftovers
 
 
 @dataclass
@@ -32,6 +33,12 @@ class Daemon:
     run: Path
     env: dict
     process: subprocess.Popen
+    netns: str = ""  # the network namespace it runs in (the test's "host")
+
+    def in_netns(self, *args: str, input: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+        """A command in the daemon's network namespace (curl, python, ...)."""
+        return subprocess.run(["nsenter", f"--net=/run/netns/{self.netns}", *args], input=input,
+                              capture_output=True, timeout=timeout)
 
     def docker(self, *args: str, input: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
         return subprocess.run(["docker", *args], env=self.env, input=input, capture_output=True,
@@ -65,16 +72,22 @@ def daemon(tmp_path):
     ImageService(root).import_image(busybox_rootfs_tar(CACHE_DIR), "busybox:latest", changes=['CMD ["sh"]'])
     parent = f"dockyard-test-{uuid.uuid4().hex[:8]}"
     log = tmp_path / "daemon.log"
-    process = subprocess.Popen([sys.executable, "-m", "engine.daemon", "--root", str(root), "--run", str(run),
-                                "--cgroup-parent", parent], cwd=REPO, stdout=open(log, "wb"),
-                               stderr=subprocess.STDOUT)
-    sock = run / "engine.sock"
-    _wait_for(sock, process, log)
+    netns = make_netns()
+    try:
+        process = subprocess.Popen(["nsenter", f"--net=/run/netns/{netns}", sys.executable, "-m", "engine.daemon",
+                                    "--root", str(root), "--run", str(run), "--cgroup-parent", parent,
+                                    "--config-file", str(tmp_path / "daemon.json")],
+                                   cwd=REPO, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+        sock = run / "engine.sock"
+        _wait_for(sock, process, log)
+    except BaseException:
+        subprocess.run(["ip", "netns", "del", netns], check=False)
+        raise
     config = tmp_path / "docker-config"
     config.mkdir()
     env = {"PATH": os.environ["PATH"], "DOCKER_HOST": f"unix://{sock}", "DOCKER_CONFIG": str(config),
            "HOME": str(tmp_path)}
-    handle = Daemon(sock, run, env, process)
+    handle = Daemon(sock, run, env, process, netns)
     yield handle
     process = handle.process  # a test may have restarted it
     problems = []
@@ -91,9 +104,14 @@ def daemon(tmp_path):
             problems.append("the daemon did not stop on SIGTERM")
     finally:  # whatever failed above, nothing of this test may outlive it
         _stop_everything(run, process, tmp_path, parent)
+        try:
+            left = network_leftovers(netns, root)
+        finally:
+            subprocess.run(["ip", "netns", "del", netns], check=False)
     text = log.read_text()
     assert not problems and "Traceback" not in text, (problems, text)
     assert_nothing_left(tmp_path, cgroups.detect(parent=parent))
+    assert left == [], left
 
 
 def _stop_everything(run: Path, process: subprocess.Popen, tmp_path: Path, parent: str) -> None:

@@ -1,0 +1,1 @@
+"""Networks: bridges, veths, IPAM, DNS, published ports."""
