@@ -222,10 +222,16 @@ class Containers:
         return document(await blocking(self.service.inspect, id))
 
     async def start(self, request: Request, id: str) -> Response:
-        state = (await blocking(self.service.inspect, id))["State"]
-        if state["Running"]:
+        inspected = await blocking(self.service.inspect, id)
+        if inspected["State"]["Running"]:
             return empty(304)
-        await blocking(self.service.start, id)
+        try:
+            await blocking(self.service.start, id)
+        except ContainerError:
+            if inspected["HostConfig"].get("AutoRemove"):  # as dockerd: a --rm container that cannot start goes
+                await blocking(self.service.remove, inspected["Id"], force=True, volumes=True)
+                await self._publish("destroy", inspected["Id"], inspected)
+            raise
         record = await blocking(self.service.inspect, id)
         await self._publish("start", id, record)
         self.engine.spawn(self._watch(record["Id"]))

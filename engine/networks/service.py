@@ -144,6 +144,7 @@ class NetworkService:
         if ref in (HOST, NONE):
             return self._pseudo(ref)
         records = self._records()
+        records.update({r["id"]: r for r in (self._pseudo(HOST), self._pseudo(NONE))})
         if ref in records:
             return records[ref]
         named = [r for r in records.values() if r["name"] == ref]
@@ -283,7 +284,11 @@ class NetworkService:
             self._based = True
         index = self.host.link_index(bridge)
         if index is None:
-            index = self.host.add_bridge(bridge, mtu=record.get("mtu"))
+            # A MAC of its own: else a bridge takes its lowest port's, and
+            # changes it when that container leaves, and the others' ARP
+            # entries for the gateway point nowhere.
+            mac = "02:42:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(4))
+            index = self.host.add_bridge(bridge, mtu=record.get("mtu"), mac=mac)
         present = {cidr for i, cidr in self.host.addresses() if i == index}
         for entry in record["ipam"]:
             cidr = f"{entry['Gateway']}/{IPv4Network(entry['Subnet']).prefixlen}"

@@ -64,8 +64,17 @@ def _wait_for(path: Path, process: subprocess.Popen, log: Path) -> None:
         time.sleep(0.02)
 
 
+HOSTS = {
+    "plain": [],
+    # A host where dockerd has run: the bridge netfilter hook on, FORWARD's policy DROP.
+    "forward-drop": [["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1"],
+                     ["iptables", "-P", "FORWARD", "DROP"]],
+}
+
+
 @pytest.fixture
-def daemon(tmp_path):
+def daemon(tmp_path, request):
+    """Parametrize indirectly with a key of HOSTS for the kind of host it runs on."""
     if os.geteuid() != 0:
         pytest.skip("needs root")
     root, run = tmp_path / "root", tmp_path / "run"
@@ -73,7 +82,12 @@ def daemon(tmp_path):
     parent = f"dockyard-test-{uuid.uuid4().hex[:8]}"
     log = tmp_path / "daemon.log"
     netns = make_netns()
+    config = tmp_path / "daemon.json"
+    if not config.exists():  # names of no container are forwarded nowhere (a closed loopback port)
+        config.write_text('{"dns": ["127.0.0.1:9"]}')
     try:
+        for command in HOSTS[getattr(request, "param", "plain")]:
+            subprocess.run(["nsenter", f"--net=/run/netns/{netns}", *command], check=True)
         process = subprocess.Popen(["nsenter", f"--net=/run/netns/{netns}", sys.executable, "-m", "engine.daemon",
                                     "--root", str(root), "--run", str(run), "--cgroup-parent", parent,
                                     "--config-file", str(tmp_path / "daemon.json")],
