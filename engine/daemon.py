@@ -1,7 +1,8 @@
 """The engine daemon: the Docker Engine API on a UNIX socket, in front of the
-engine's services (images, volumes, containers and their supervisor).
+engine's services (images, volumes, networks, containers and their supervisor).
 
     python -m engine.daemon [--root DIR] [--run DIR] [--socket PATH] [--cgroup-parent NAME]
+                            [--config-file FILE]
 
 The state root defaults to ``$DOCKYARD_ROOT`` or /var/lib/dockyard, the
 runtime dir to ``$DOCKYARD_RUN`` or /run/dockyard, the socket to

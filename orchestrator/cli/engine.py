@@ -26,10 +26,13 @@ def engine() -> None:
 @click.option("--root", metavar="DIR", help="State root (default: $DOCKYARD_ROOT or /var/lib/dockyard).")
 @click.option("--run", "run_dir", metavar="DIR", help="Runtime dir (default: $DOCKYARD_RUN or /run/dockyard).")
 @click.option("--socket", metavar="PATH", help="API socket (default: RUN/engine.sock).")
-def serve(root, run_dir, socket) -> None:
+@click.option("--config-file", metavar="FILE",
+              help="Daemon config file (default: $DOCKYARD_CONFIG or /etc/dockyard/daemon.json).")
+def serve(root, run_dir, socket, config_file) -> None:
     """Run the engine daemon in the foreground: the Docker Engine API on a UNIX socket."""
     argv = [sys.executable, "-m", "engine.daemon"]
-    for flag, value in (("--root", root), ("--run", run_dir), ("--socket", socket)):
+    for flag, value in (("--root", root), ("--run", run_dir), ("--socket", socket),
+                        ("--config-file", config_file)):
         if value:
             argv += [flag, value]
     sys.stdout.flush()

@@ -17,6 +17,7 @@ import dnslib
 import pytest
 
 from engine.networks.netlink import in_netns
+from tests.api.conftest import REPO
 
 pytestmark = pytest.mark.root
 BOTH_HOSTS = pytest.mark.parametrize("daemon", ["plain", "forward-drop"], indirect=True)
@@ -87,18 +88,22 @@ def endpoint(daemon, container: str, network: str) -> dict:
 
 def test_create_inspect_list_and_remove(daemon):
     nid = ok(daemon.docker("network", "create", "--subnet", "10.91.0.0/24", "--gateway", "10.91.0.254",
-                           "--ip-range", "10.91.0.128/25", "--label", "team=a", "-o",
+                           "--ip-range", "10.91.0.128/25", "--aux-address", "router=10.91.0.128",
+                           "--label", "team=a", "-o",
                            "com.docker.network.driver.mtu=1400", "front")).strip()
     found = network_of(daemon, "front")
     assert (found["Id"], found["Driver"], found["Scope"], found["Labels"]) == (nid, "bridge", "local", {"team": "a"})
     assert found["IPAM"]["Config"] == [{"Subnet": "10.91.0.0/24", "Gateway": "10.91.0.254",
-                                        "IPRange": "10.91.0.128/25"}]
+                                        "IPRange": "10.91.0.128/25",
+                                        "AuxiliaryAddresses": {"router": "10.91.0.128"}}]
     bridge = f"dy-{nid[:12]}"
     link = json.loads(ok(daemon.in_netns("ip", "-4", "-j", "addr", "show", bridge)))[0]
     assert link["mtu"] == 1400 and [a["local"] for a in link["addr_info"]] == ["10.91.0.254"]
     serve(daemon, "web", "front")
-    assert endpoint(daemon, "web", "front")["IPAddress"] == "10.91.0.128"  # the first of the range
-    assert next(iter(network_of(daemon, "front")["Containers"].values()))["IPv4Address"] == "10.91.0.128/24"
+    assert endpoint(daemon, "web", "front")["IPAddress"] == "10.91.0.129"  # the range's first but the aux one
+    assert next(iter(network_of(daemon, "front")["Containers"].values()))["IPv4Address"] == "10.91.0.129/24"
+    assert "mtu 1400" in ok(daemon.docker("exec", "web", "ip", "link", "show", "eth0"))
+    assert "10.91.0.254:53" in ok(daemon.in_netns("ss", "-uln"))  # its DNS server
     names = ok(daemon.docker("network", "ls", "--format", "{{.Name}} {{.Driver}}")).split("\n")
     assert sorted(filter(None, names)) == ["bridge bridge", "front bridge", "host host", "none null"]
     assert ok(daemon.docker("network", "ls", "-q", "--filter", "label=team=a")).strip() == nid[:12]
@@ -109,6 +114,7 @@ def test_create_inspect_list_and_remove(daemon):
     ok(daemon.docker("rm", "-f", "web"))
     ok(daemon.docker("network", "rm", "front"))
     assert bridge not in ok(daemon.in_netns("ip", "link"))
+    assert "10.91.0.254:53" not in ok(daemon.in_netns("ss", "-uln"))  # gone with its network
 
 
 def test_clear_errors_for_what_cannot_be(daemon):
@@ -249,6 +255,24 @@ while True:
 
 
 # -- reach and isolation --------------------------------------------------------------------
+
+def test_names_and_ports_come_back_when_the_daemon_is_killed_and_restarted(daemon):
+    ok(daemon.docker("network", "create", "kept"))
+    serve(daemon, "keeper", "kept", "-p", "8088:80")
+    serve(daemon, "asker", "kept")
+    daemon.process.kill()
+    daemon.process.wait()
+    log = daemon.run.parent / "daemon.log"
+    daemon.process = subprocess.Popen(list(daemon.process.args), cwd=REPO, stdout=open(log, "ab"),
+                                      stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while daemon.docker("version").returncode != 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ok(daemon.docker("exec", "asker", "sh", "-c", fetch("http://keeper/"))).strip() == "hello"
+    assert ok(daemon.in_netns("curl", "-sS", "-m", "5", "http://127.0.0.1:8088/")).strip() == "hello"
+    done = daemon.docker("run", "--rm", "-p", "8088:80", "busybox", "true")  # still held for keeper
+    assert done.returncode == 125 and b"already allocated (published by container keeper)" in done.stderr
+
 
 @BOTH_HOSTS
 def test_one_network_reaches_any_port_another_network_nothing(daemon):
