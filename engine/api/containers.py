@@ -16,7 +16,7 @@ import time
 import anyio
 import anyio.from_thread
 
-from engine.containers import lifecycle
+from engine.containers import health, lifecycle
 from engine.containers.errors import Conflict, ContainerError
 from engine.containers.logs import read_from as logs_read_from
 from engine.containers.logs import timestamp as logs_timestamp
@@ -82,7 +82,15 @@ _CLIENT_DEFAULTS = {"MemorySwappiness": (-1, None),
                     "PidMode": ("",), "UTSMode": ("",), "UsernsMode": ("",), "Isolation": ("", "default")}
 
 
-_LIST_FILTERS = {"label", "name", "status", "id", "ancestor"}
+_LIST_FILTERS = {"label", "name", "status", "id", "ancestor", "health", "network", "exited"}
+
+
+def _health_of(summary: dict) -> str:
+    status = summary.get("Status") or ""
+    for word, health in (("(health: starting)", "starting"), ("(healthy)", "healthy"), ("(unhealthy)", "unhealthy")):
+        if status.endswith(word):
+            return health
+    return "none"
 
 
 def _listed(summary: dict, wanted: dict[str, list[str]]) -> bool:
@@ -94,6 +102,11 @@ def _listed(summary: dict, wanted: dict[str, list[str]]) -> bool:
         "id": lambda v: summary["Id"].startswith(v),
         "ancestor": lambda v: v in (summary["Image"], summary["ImageID"]) or summary["ImageID"].startswith(
             "sha256:" + v) or summary["Image"] == v.split(":")[0],
+        "health": lambda v: _health_of(summary) == v,
+        "network": lambda v: v in (summary.get("NetworkSettings") or {}).get("Networks", {}) or any(
+            n.get("NetworkID", "").startswith(v) for n in (summary.get("NetworkSettings") or {}).get(
+                "Networks", {}).values()),
+        "exited": lambda v: summary["State"] == "exited" and summary["Status"].startswith(f"Exited ({v})"),
     }
     if not all(label_matches(labels, v) for v in wanted.get("label", [])):
         return False  # every label filter must hold, as docker
@@ -210,6 +223,8 @@ class Containers:
         """At start: watch the containers that run (their exits, AutoRemove)."""
         for found in await blocking(self.service.list):
             self.engine.spawn(self._watch(found["Id"]))
+            pid = (await blocking(self.service.inspect, found["Id"]))["State"]["Pid"]
+            self.engine.spawn(self._health(found["Id"], pid))
 
     async def list(self, request: Request) -> Response:
         wanted = parse_filters(request.arg("filters"), _LIST_FILTERS)
@@ -235,7 +250,28 @@ class Containers:
         record = await blocking(self.service.inspect, id)
         await self._publish("start", id, record)
         self.engine.spawn(self._watch(record["Id"]))
+        self.engine.spawn(self._health(record["Id"], record["State"]["Pid"]))
         return empty()
+
+    async def _health(self, cid: str, pid: int) -> None:
+        """The container's health checks, for as long as this run lasts."""
+        check, _, started = await blocking(self.service.health_check, cid)
+        if check is None:
+            return
+        while True:
+            await anyio.sleep(health.next_delay(check, started, time.time()))
+            try:
+                state = (await blocking(self.service.inspect, cid))["State"]
+                if state["Pid"] != pid or not state["Running"]:
+                    return
+                if state["Paused"]:
+                    continue
+                result = await blocking(health.probe, self.service, cid, check)
+                changed = await blocking(self.service.record_probe, cid, pid, result, check, started)
+            except ContainerError:
+                return  # removed meanwhile
+            if changed:
+                await self._publish(f"health_status: {changed}", cid)
 
     async def _watch(self, cid: str) -> None:
         """Until the container exits: then its ``die`` event and, with
@@ -342,7 +378,9 @@ class Containers:
         timeout = request.arg("t") or request.arg("timeout")
         await blocking(self.service.restart, id, float(timeout) if timeout not in (None, "") else None)
         await self._publish("restart", id)
-        self.engine.spawn(self._watch((await blocking(self.service.inspect, id))["Id"]))
+        restarted = await blocking(self.service.inspect, id)
+        self.engine.spawn(self._watch(restarted["Id"]))
+        self.engine.spawn(self._health(restarted["Id"], restarted["State"]["Pid"]))
         return empty()
 
     async def pause(self, request: Request, id: str) -> Response:

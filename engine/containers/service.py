@@ -27,7 +27,7 @@ from engine.state.store import StateStore
 from engine.volumes.service import ANONYMOUS
 
 from . import config as merge
-from . import lifecycle, logs, networking, security, supervisor, views
+from . import health, lifecycle, logs, networking, security, supervisor, views
 from .errors import Conflict, Forbidden, InvalidRequest, NotFound
 
 _SIGNALS = {name[3:]: getattr(signals, name) for name in dir(signals)
@@ -78,7 +78,30 @@ class ContainerService:
 
     def _with_run(self, record: dict) -> dict:
         record.update(self.store.read("runs", record["id"]) or {})
+        if self._checked(record):
+            record["health"] = self.store.read("health", record["id"])
         return record
+
+    @staticmethod
+    def _checked(record: dict) -> bool:
+        return bool(record["config"].get("Healthcheck") or record["image_config"].get("Healthcheck"))
+
+    # -- health ---------------------------------------------------------------------
+    def health_check(self, ref: str) -> tuple[health.Check | None, int, float]:
+        """The running container's check, with the pid and start of its run."""
+        record = self._find(ref)
+        return (health.settings(record["image_config"], record["config"]), record.get("pid") or 0,
+                record.get("started_at") or time.time())
+
+    def record_probe(self, ref: str, pid: int, result: dict, check: health.Check, started: float) -> str | None:
+        """Fold a probe's result into the health of run ``pid``; the new
+        status when it changed (None too if that run is over)."""
+        record = self._find(ref)
+        if record.get("pid") != pid or self.state(record) not in (lifecycle.RUNNING, lifecycle.PAUSED):
+            return None
+        new, changed = health.after(record.get("health") or health.initial(), check, result, started)
+        self.store.write("health", record["id"], new)
+        return changed
 
     def _records(self) -> dict[str, dict]:
         """Every container's record, with its runtime facts (as ``_find``)."""
@@ -240,9 +263,12 @@ class ContainerService:
             if networking.bridged(record):
                 self._attach(record)
             # Prepared at create with this very spec, the usual case: no spec needed.
+            self.store.delete("health", record["id"])
             reply = self._supervise(record, "start")
             if "error" in reply:
                 raise InvalidRequest(f"failed to create task for container: {reply['error']}")
+            if health.settings(record["image_config"], record["config"]) is not None:
+                self.store.write("health", record["id"], health.initial())
         except BaseException:
             if self.networks is not None:
                 self.networks.release(record["id"])
@@ -686,8 +712,8 @@ class ContainerService:
             self._discard(record)
         self.cgroups.destroy(record["id"])
         shutil.rmtree(self._dir(record["id"]), ignore_errors=True)
-        self.store.delete("exits", record["id"])
-        self.store.delete("runs", record["id"])
+        for kind in ("exits", "runs", "health"):
+            self.store.delete(kind, record["id"])
         self.store.delete("containers", record["id"])
         self._release_name(record)
         if volumes and self.volumes is not None:  # `rm -v`: the anonymous volumes go too
@@ -703,6 +729,8 @@ class ContainerService:
         for cid, record in self.store.records("containers"):
             if cid in runs:
                 record.update(self.store.read("runs", cid) or {})
+                if self._checked(record):
+                    record["health"] = self.store.read("health", cid)
             exit_record = self.store.read("exits", cid) if cid in exits else None
             state = self.state(record, exit_record)
             if all or state in (lifecycle.RUNNING, lifecycle.PAUSED):
@@ -754,7 +782,7 @@ class ContainerService:
             if not entry or entry["id"] not in records:
                 self.store.delete("names", name)
                 removed.append(f"name {name}")
-        for kind in ("runs", "exits"):
+        for kind in ("runs", "exits", "health"):
             for cid in self.store.keys(kind):
                 if cid not in records:
                     self.store.delete(kind, cid)

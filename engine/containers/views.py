@@ -7,7 +7,7 @@ import time
 from engine.client.units import human_duration
 
 from . import config as merge
-from . import lifecycle, logs, networking
+from . import health, lifecycle, logs, networking
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -29,7 +29,12 @@ def status(record: dict, state: str, exit_record: dict, now: float) -> str:
     """docker ps's STATUS: "Up 3 minutes", "Exited (0) 2 seconds ago", "Created"."""
     if state in (lifecycle.RUNNING, lifecycle.PAUSED):
         text = "Up " + human_duration(now - record.get("started_at", now))
-        return text + " (Paused)" if state == lifecycle.PAUSED else text
+        if state == lifecycle.PAUSED:
+            return text + " (Paused)"
+        status = (record.get("health") or {}).get("Status")
+        if status:
+            text += " (health: starting)" if status == health.STARTING else f" ({status})"
+        return text
     if state == lifecycle.EXITED:
         finished = exit_record.get("finished_at", now)
         return f"Exited ({exit_record.get('exit_code', 0)}) {human_duration(now - finished)} ago"
@@ -46,6 +51,7 @@ def inspect(record: dict, state: str, exit_record: dict, endpoints: dict | None 
         "State": {"Status": state, "Running": running, "Paused": state == lifecycle.PAUSED,
                   "Restarting": False, "OOMKilled": bool(exit_record.get("oom_killed")),
                   "Dead": state == lifecycle.DEAD, "Pid": record["pid"] if running else 0,
+                  **({"Health": health.view(record["health"])} if record.get("health") else {}),
                   "ExitCode": exit_record.get("exit_code", 0), "Error": "",
                   "StartedAt": logs.timestamp(record["started_at"]) if record.get("started_at")
                   else ZERO_TIME,

@@ -252,6 +252,8 @@ def test_init_true_runs_a_reaper_as_pid_1_that_forwards_signals(engine):
     assert (code, out) == (0, "docker-init\n")
     cid = engine.create({"Image": "busybox", "Cmd": ["sleep", "100"], "HostConfig": {"Init": True}})
     engine.start(cid)
+    # until tini runs sleep (a SIGTERM before that finds PID 1 without a handler)
+    assert engine.exec_run(cid, ["sh", "-c", "until pidof sleep; do usleep 10000; done"])[0] == 0
     started = time.monotonic()
     engine.stop(cid, timeout=10)  # tini passes SIGTERM on to sleep, which dies of it
     assert time.monotonic() - started < 5
