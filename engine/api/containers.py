@@ -221,10 +221,13 @@ class Containers:
 
     async def adopt(self) -> None:
         """At start: watch the containers that run (their exits, AutoRemove)."""
-        for found in await blocking(self.service.list):
-            self.engine.spawn(self._watch(found["Id"]))
-            pid = (await blocking(self.service.inspect, found["Id"]))["State"]["Pid"]
-            self.engine.spawn(self._health(found["Id"], pid))
+        for found in await blocking(self.service.list, all=True):
+            if found["State"] in ("running", "paused"):
+                self.engine.spawn(self._watch(found["Id"]))
+                pid = (await blocking(self.service.inspect, found["Id"]))["State"]["Pid"]
+                self.engine.spawn(self._health(found["Id"], pid))
+            elif found["State"] in ("exited", "restarting"):  # it ended while no daemon watched
+                self.engine.spawn(self._restart(found["Id"], None))
 
     async def list(self, request: Request) -> Response:
         wanted = parse_filters(request.arg("filters"), _LIST_FILTERS)
@@ -253,6 +256,23 @@ class Containers:
         self.engine.spawn(self._health(record["Id"], record["State"]["Pid"]))
         return empty()
 
+    async def _restart(self, cid: str, pid: int | None) -> None:
+        """Its restart policy, after the run ``pid`` ended: wait (docker's
+        back-off), then start it again, unless a user stopped it meanwhile."""
+        try:
+            wait = await blocking(self.service.after_exit, cid, pid)
+            if wait is None:
+                return
+            await anyio.sleep(wait)
+            if not await blocking(self.service.policy_restart, cid):
+                return
+            record = await blocking(self.service.inspect, cid)
+        except ContainerError:
+            return  # removed meanwhile, or it cannot start: it stays exited
+        await self._publish("start", cid, record)
+        self.engine.spawn(self._watch(cid))
+        self.engine.spawn(self._health(cid, record["State"]["Pid"]))
+
     async def _health(self, cid: str, pid: int) -> None:
         """The container's health checks, for as long as this run lasts."""
         check, _, started = await blocking(self.service.health_check, cid)
@@ -278,7 +298,7 @@ class Containers:
         AutoRemove (``docker run --rm``), once its attached clients have their
         output, its removal with its anonymous volumes."""
         try:
-            pid = (await blocking(self.service.inspect, cid))["State"]["Pid"]
+            pid = (await blocking(self.service.last_run, cid))[0].get("pid")  # even if it ended already
             result = await self._until_exit(cid, "not-running")
             await blocking(self.engine.networks.release, cid, pid)  # its names and ports go at once
             inspected = await blocking(self.service.inspect, cid)
@@ -286,6 +306,7 @@ class Containers:
             return  # removed meanwhile
         await self._publish("die", cid, inspected, exitCode=str(result["StatusCode"]))
         if not inspected["HostConfig"].get("AutoRemove"):
+            await self._restart(cid, pid)
             return
         with anyio.move_on_after(10):
             while self.attached.get(cid) or self.waiting.get(cid):

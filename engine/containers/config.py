@@ -16,13 +16,13 @@ from .errors import InvalidRequest
 ReadFile = Callable[[str], str | None]  # path inside the image -> text, or None
 
 # What the runtime honours; any other HostConfig field set to a non-zero
-# value is refused by name (restart policies, CPU quota and period, ... are
-# not done yet).
+# value is refused by name (CPU quota and period, ... are not done yet).
 SUPPORTED_HOST_CONFIG = {
     "Binds", "Mounts", "Tmpfs", "ReadonlyRootfs", "Memory", "MemorySwap", "NanoCpus", "CpuShares",
     "CpusetCpus", "CpusetMems", "PidsLimit", "BlkioWeight", "CapAdd", "CapDrop", "Privileged",
     "SecurityOpt", "Sysctls", "Ulimits", "ShmSize", "ExtraHosts", "NetworkMode", "LogConfig",
     "AutoRemove", "Init", "Dns", "DnsSearch", "DnsOptions", "GroupAdd", "PortBindings", "PublishAllPorts",
+    "RestartPolicy",
 }
 
 

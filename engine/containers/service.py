@@ -27,7 +27,7 @@ from engine.state.store import StateStore
 from engine.volumes.service import ANONYMOUS
 
 from . import config as merge
-from . import health, lifecycle, logs, networking, security, supervisor, views
+from . import health, lifecycle, logs, networking, restart, security, supervisor, views
 from .errors import Conflict, Forbidden, InvalidRequest, NotFound
 
 _SIGNALS = {name[3:]: getattr(signals, name) for name in dir(signals)
@@ -150,7 +150,10 @@ class ContainerService:
         frozen = alive and self.cgroups.frozen(record["id"])
         if exits is True:
             exits = self.store.read("exits", record["id"])
-        return lifecycle.derive(record, alive, frozen, exits)
+        state = lifecycle.derive(record, alive, frozen, exits)
+        if state == lifecycle.EXITED and self.store.read("restarting", record["id"]) is not None:
+            return lifecycle.RESTARTING
+        return state
 
     # -- create -------------------------------------------------------------------
     def create(self, config: dict, name: str | None = None) -> str:
@@ -162,6 +165,7 @@ class ContainerService:
             raise InvalidRequest(f"unsupported HostConfig field(s): {', '.join(wrong)}")
         merge.check_sysctls(host.get("Sysctls") or {}, networking.mode(host))
         merge.check_ulimits(host.get("Ulimits") or [])
+        restart.check(host.get("RestartPolicy"), bool(host.get("AutoRemove")))
         if networking.joined(host):
             host["NetworkMode"] = f"container:{self._lookup(networking.joined(host))['id']}"
         network = networking.check_create(self.networks, config, host, networking_config)
@@ -251,12 +255,14 @@ class ContainerService:
             request["spec"] = self._spec(record).to_json()
         return request
 
-    def start(self, ref: str) -> None:
+    def start(self, ref: str, by_policy: bool = False) -> None:
         record = self._find(ref)
         state = self.state(record)
         if state == lifecycle.RUNNING:
             return  # docker: starting a running container is a no-op (304)
         lifecycle.check("start", state, record["name"])
+        if not by_policy:  # a user's start: the restart policy starts over
+            self._set_policy_state(record, manually_stopped=False, policy_restarts=0, restart_delay=0)
         if self.networks is not None:
             self.networks.release(record["id"])  # a last run's, if its exit went unnoticed
         try:
@@ -471,6 +477,7 @@ class ContainerService:
         record = self._find(ref)
         number = parse_signal(signal)
         lifecycle.check("kill", self.state(record), record["name"])
+        self._set_policy_state(record, manually_stopped=True)
         if self.state(record) == lifecycle.PAUSED and number == signals.SIGKILL:
             self.cgroups.kill_all(record["id"], number)
             self.cgroups.thaw(record["id"])
@@ -480,6 +487,10 @@ class ContainerService:
     def stop(self, ref: str, timeout: float | None = None) -> None:
         record = self._find(ref)
         state = self.state(record)
+        self._set_policy_state(record, manually_stopped=True)
+        if state == lifecycle.RESTARTING:  # between two runs: the next one is off
+            self.store.delete("restarting", record["id"])
+            return
         if state not in (lifecycle.RUNNING, lifecycle.PAUSED):
             return  # docker: stopping a stopped container is a no-op (304)
         config = record["config"]
@@ -492,6 +503,54 @@ class ContainerService:
             self.cgroups.kill_all(record["id"], signals.SIGKILL)
             self._wait_exit(record, 10)
         self._released(record)
+
+    # -- restart policies ------------------------------------------------------------
+    def _set_policy_state(self, record: dict, **fields) -> None:
+        """Fields of the restart policy's bookkeeping, written only when a
+        policy is set and something changes (most containers have none)."""
+        if ((record["host_config"].get("RestartPolicy") or {}).get("Name") or "no") == "no":
+            return
+        stored = self.store.read("containers", record["id"])
+        if stored is None or all(stored.get(k, 0) == v for k, v in fields.items()):
+            return
+        stored.update(fields)
+        self.store.write("containers", record["id"], stored)
+
+    def after_exit(self, ref: str, pid: int | None) -> float | None:
+        """The container's run ``pid`` (None: whichever ran last) ended: the
+        seconds to wait before its restart policy starts it again (it is
+        ``restarting`` meanwhile), or None."""
+        record = self._find(ref)
+        state = self.state(record)
+        if pid is not None and (record.get("pid") != pid or state != lifecycle.EXITED):
+            return None
+        if state not in (lifecycle.EXITED, lifecycle.RESTARTING):
+            return None
+        exit_record = self._exit_of(record) or {}
+        if not restart.wanted(record["host_config"].get("RestartPolicy"), exit_record.get("exit_code", 0),
+                              record.get("policy_restarts", 0), bool(record.get("manually_stopped"))):
+            return None
+        now = time.time()
+        wait = restart.delay(record.get("restart_delay", 0),
+                             exit_record.get("finished_at", now) - record.get("started_at", now))
+        self._set_policy_state(record, restart_delay=wait)
+        self.store.write("restarting", record["id"], {"at": now + wait})
+        return wait
+
+    def policy_restart(self, ref: str) -> bool:
+        """Start it again for its restart policy, unless a user stopped or
+        started it meanwhile. Whether it started."""
+        record = self._find(ref)
+        if not self.store.delete("restarting", record["id"]) or record.get("manually_stopped"):
+            return False
+        if self.state(record) in (lifecycle.RUNNING, lifecycle.PAUSED):
+            return False
+        stored = self.store.read("containers", record["id"])
+        stored["restart_count"] = stored.get("restart_count", 0) + 1
+        stored["policy_restarts"] = stored.get("policy_restarts", 0) + 1
+        self.store.write("containers", record["id"], stored)
+        self.start(record["id"], by_policy=True)
+        return True
 
     def _released(self, record: dict) -> None:
         """It stopped: its addresses, names and published ports go at once."""
@@ -604,13 +663,11 @@ class ContainerService:
         wrong = sorted(k for k, v in changes.items() if k not in self.UPDATABLE and v not in (None, 0, "", [], {}))
         if wrong:
             raise InvalidRequest(f"update of {', '.join(wrong)} is not supported")
-        policy = (changes.get("RestartPolicy") or {}).get("Name")
-        if policy not in (None, "", "no"):
-            raise InvalidRequest(f"restart policy {policy!r} is not supported yet")
         stored = self.store.read("containers", record["id"])
         host = dict(stored["host_config"])
-        host.update({k: v for k, v in changes.items() if k in self.UPDATABLE and k != "RestartPolicy"
-                     and v not in (None, "")})
+        if changes.get("RestartPolicy") is not None:
+            restart.check(changes["RestartPolicy"], bool(host.get("AutoRemove")))
+        host.update({k: v for k, v in changes.items() if k in self.UPDATABLE and v not in (None, "")})
         limits = self._limits(host)
         if self.cgroups.exists(record["id"]):
             try:
@@ -705,6 +762,9 @@ class ContainerService:
                 self.cgroups.thaw(record["id"])
             self._wait_exit(record, 10)
             state = self.state(record)
+        if force and state == lifecycle.RESTARTING:
+            self.store.delete("restarting", record["id"])
+            state = self.state(record)
         lifecycle.check("remove", state, record["name"])
         if self.networks is not None:
             self.networks.release(record["id"])
@@ -712,7 +772,7 @@ class ContainerService:
             self._discard(record)
         self.cgroups.destroy(record["id"])
         shutil.rmtree(self._dir(record["id"]), ignore_errors=True)
-        for kind in ("exits", "runs", "health"):
+        for kind in ("exits", "runs", "health", "restarting"):
             self.store.delete(kind, record["id"])
         self.store.delete("containers", record["id"])
         self._release_name(record)
@@ -782,7 +842,7 @@ class ContainerService:
             if not entry or entry["id"] not in records:
                 self.store.delete("names", name)
                 removed.append(f"name {name}")
-        for kind in ("runs", "exits", "health"):
+        for kind in ("runs", "exits", "health", "restarting"):
             for cid in self.store.keys(kind):
                 if cid not in records:
                     self.store.delete(kind, cid)

@@ -35,9 +35,10 @@ def status(record: dict, state: str, exit_record: dict, now: float) -> str:
         if status:
             text += " (health: starting)" if status == health.STARTING else f" ({status})"
         return text
-    if state == lifecycle.EXITED:
+    if state in (lifecycle.EXITED, lifecycle.RESTARTING):
         finished = exit_record.get("finished_at", now)
-        return f"Exited ({exit_record.get('exit_code', 0)}) {human_duration(now - finished)} ago"
+        word = "Exited" if state == lifecycle.EXITED else "Restarting"
+        return f"{word} ({exit_record.get('exit_code', 0)}) {human_duration(now - finished)} ago"
     return state.capitalize()
 
 
@@ -49,7 +50,7 @@ def inspect(record: dict, state: str, exit_record: dict, endpoints: dict | None 
         "Id": record["id"], "Name": f"/{record['name']}", "Image": record["image"],
         "Created": logs.timestamp(record["created"]), "Path": command[0], "Args": command[1:],
         "State": {"Status": state, "Running": running, "Paused": state == lifecycle.PAUSED,
-                  "Restarting": False, "OOMKilled": bool(exit_record.get("oom_killed")),
+                  "Restarting": state == lifecycle.RESTARTING, "OOMKilled": bool(exit_record.get("oom_killed")),
                   "Dead": state == lifecycle.DEAD, "Pid": record["pid"] if running else 0,
                   **({"Health": health.view(record["health"])} if record.get("health") else {}),
                   "ExitCode": exit_record.get("exit_code", 0), "Error": "",

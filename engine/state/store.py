@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 _temporaries = itertools.count()
-VOLATILE = frozenset({"runs", "exits", "names", "endpoints", "health"})
+VOLATILE = frozenset({"runs", "exits", "names", "endpoints", "health", "restarting"})
 
 
 class StateStore:
