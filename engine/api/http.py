@@ -99,12 +99,17 @@ Handler = Callable[[Request], Awaitable[Response]]
 async def serve(path: str, handler: Handler, *, mode: int = 0o660, group: int | None = None,
                 task_status: anyio.abc.TaskStatus = anyio.TASK_STATUS_IGNORED) -> None:
     """Listen on the UNIX socket ``path`` (replacing a stale one) until cancelled."""
-    if os.path.exists(path):
-        os.unlink(path)
-    listener = await anyio.create_unix_listener(path)
-    os.chmod(path, mode)
+    # Made under another name and renamed into place once it listens: a
+    # client that finds ``path`` can connect (binding creates the file
+    # before listen is called).
+    making = f"{path}.{os.getpid()}"
+    if os.path.exists(making):
+        os.unlink(making)
+    listener = await anyio.create_unix_listener(making)
+    os.chmod(making, mode)
     if group is not None:
-        os.chown(path, 0, group)
+        os.chown(making, 0, group)
+    os.rename(making, path)
     async with listener:
         task_status.started()
         await listener.serve(lambda stream: _guarded(stream, handler))
