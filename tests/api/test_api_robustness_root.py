@@ -216,7 +216,7 @@ def test_clients_that_leave_mid_request(daemon):
 
 
 @pytest.mark.parametrize("field, value", [
-    ("RestartPolicy", {"Name": "always"}), ("CpuPeriod", 100000),
+    ("Links", ["other:alias"]), ("CpuPeriod", 100000),
     ("CpuQuota", 50000), ("OomKillDisable", True),
 ])
 def test_host_config_fields_not_honoured_yet_are_refused_by_name(daemon, field, value):
