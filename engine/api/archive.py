@@ -54,7 +54,7 @@ class Archive:
         owner = await blocking(archive.owner, self.service, id) if request.flag("copyUIDGID") else None
         found = await blocking(archive.request, self.service, id, _path(request), owner=owner,
                                no_overwrite_dir_non_dir=request.flag("noOverwriteDirNonDir"))
-        await blocking(_run, "put", found, request.body)
+        await blocking(_run, "put", found, request.payload().read())
         await self._publish("extract-to-dir", found)
         return empty(200)
 

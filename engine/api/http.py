@@ -10,11 +10,14 @@ document, ``{"message": "..."}``.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import BinaryIO
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,7 +25,8 @@ import anyio
 import anyio.abc
 import h11
 
-MAX_BODY = 64 * 2**20  # in memory; image load and import will stream
+IN_MEMORY = 8 * 2**20  # a larger body (image load, import, docker cp) is spooled to a temporary file
+MAX_BODY = 64 * 2**30
 READ_SIZE = 65536
 
 
@@ -39,7 +43,15 @@ class Request:
     version: str | None  # the API version of the path, if any
     query: dict[str, list[str]]
     headers: dict[str, str]  # lower-case names
-    body: bytes = b""
+    body: bytes = b""  # empty when spooled
+    spooled: BinaryIO | None = None  # a large body, in a temporary file
+
+    def payload(self) -> BinaryIO:
+        """The body as a file, from its start (image load and import, archives)."""
+        if self.spooled is not None:
+            self.spooled.seek(0)
+            return self.spooled
+        return io.BytesIO(self.body)
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -57,6 +69,8 @@ class Request:
         raise HTTPError(400, f"invalid value for {name}: {value!r} is not a boolean")
 
     def json(self) -> dict:
+        if self.spooled is not None:
+            raise HTTPError(413, f"a JSON request body must be smaller than {IN_MEMORY} bytes")
         if not self.body:
             return {}
         try:
@@ -144,6 +158,9 @@ async def _connection(stream: anyio.abc.ByteStream, handler: Handler) -> None:
                 response = _error(error.status, error.message)
             except Exception as error:  # noqa: BLE001 - the daemon keeps serving
                 response = _error(500, f"{type(error).__name__}: {error}")
+            finally:
+                if request.spooled is not None:
+                    request.spooled.close()
             if response.hijack is not None:
                 await _hijack(connection, stream, request, response)
                 return
@@ -194,22 +211,35 @@ async def _read_request(connection: h11.Connection, stream: anyio.abc.ByteStream
     for name, value in event.headers:  # refuse before reading what would be refused after
         if name == b"content-length" and int(value) > MAX_BODY:
             raise HTTPError(413, f"the request body is larger than {MAX_BODY} bytes")
-    body = bytearray()
-    while True:
-        part = await _next_event(connection, stream)
-        if isinstance(part, h11.Data):
-            body += part.data
-            if len(body) > MAX_BODY:
-                raise HTTPError(413, f"the request body is larger than {MAX_BODY} bytes")
-        elif isinstance(part, h11.EndOfMessage) or part is h11.PAUSED:
-            break
-        else:
-            raise HTTPError(400, f"bad request: unexpected {type(part).__name__}")
+    body, spooled, size = bytearray(), None, 0
+    try:
+        while True:
+            part = await _next_event(connection, stream)
+            if isinstance(part, h11.Data):
+                size += len(part.data)
+                if size > MAX_BODY:
+                    raise HTTPError(413, f"the request body is larger than {MAX_BODY} bytes")
+                if spooled is None and size > IN_MEMORY:
+                    spooled = tempfile.TemporaryFile()
+                    spooled.write(body)
+                    body = bytearray()
+                if spooled is not None:
+                    spooled.write(part.data)
+                else:
+                    body += part.data
+            elif isinstance(part, h11.EndOfMessage) or part is h11.PAUSED:
+                break
+            else:
+                raise HTTPError(400, f"bad request: unexpected {type(part).__name__}")
+    except BaseException:
+        if spooled is not None:
+            spooled.close()
+        raise
     target = urlsplit(event.target.decode("latin-1"))
     path, version = _unversioned(target.path)
     headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in event.headers}
     return Request(event.method.decode("ascii"), path, version,
-                   parse_qs(target.query, keep_blank_values=True), headers, bytes(body))
+                   parse_qs(target.query, keep_blank_values=True), headers, bytes(body), spooled)
 
 
 def _unversioned(path: str) -> tuple[str, str | None]:

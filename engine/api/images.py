@@ -185,7 +185,7 @@ class Images:
 
     async def load(self, request: Request) -> Response:
         """``docker load``: the same lines with or without ``quiet``."""
-        loaded = await blocking(self.service.load, io.BytesIO(request.body))
+        loaded = await blocking(self.service.load, request.payload())
         for image in loaded:
             await self._publish("load", image.id)
         return Response(200, b"".join(progress("stream", message + "\n")
@@ -201,7 +201,7 @@ class Images:
         if source != "-":
             raise HTTPError(500, NO_URL_IMPORT)
         reference = repo_tag(request.arg("repo") or "", request.arg("tag") or "")
-        image_id = await blocking(self.service.import_image, io.BytesIO(request.body), reference,
+        image_id = await blocking(self.service.import_image, request.payload(), reference,
                                   changes=request.query.get("changes", []),
                                   message=request.arg("message") or None)
         await self._publish("import", image_id)

@@ -19,6 +19,10 @@ class _Group(click.Group):
     """Commands registered by name and module, imported on use."""
 
     lazy = {"config": ("orchestrator.cli.config", "config"),
+            "down": ("orchestrator.cli.compose", "down"),
+            "logs": ("orchestrator.cli.compose", "logs"),
+            "ps": ("orchestrator.cli.compose", "ps"),
+            "up": ("orchestrator.cli.compose", "up"),
             "engine": ("orchestrator.cli.engine", "engine"),
             "image": ("orchestrator.cli.image", "image"),
             "network": ("orchestrator.cli.network", "network"),

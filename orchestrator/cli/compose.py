@@ -1,0 +1,282 @@
+"""``dockyard up``, ``down``, ``ps`` and ``logs``: docker compose's commands
+over the engine, through engine.client only. Each loads the project
+(the loader), observes the engine (observe.py), plans (plan.py, pure),
+executes (execute.py) and renders (progress.py)."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .calls import DaemonError, connect, message_of
+from .config import project_options
+
+VERSION = "2.40.3"  # the compose version whose labels we write
+
+
+def _load(obj: dict, services=()):
+    from orchestrator.config.load import load_project
+    project = load_project(project_options(obj), services=tuple(services))
+    for warning in project.warnings:
+        click.echo(f"WARN: {warning}", err=True)
+    return project
+
+
+class Stack:
+    """A loaded project as the commands use it: canonical JSON, the graph,
+    engine names of its networks and volumes."""
+
+    def __init__(self, project) -> None:
+        from orchestrator import graph
+        self.project = project
+        self.name = project.name
+        rendered = project.render("json", escape=False)
+        self.services: dict = rendered.get("services") or {}
+        self.networks: dict = rendered.get("networks") or {}
+        self.volumes: dict = rendered.get("volumes") or {}
+        self.secrets: dict = rendered.get("secrets") or {}
+        self.configs: dict = rendered.get("configs") or {}
+        self.graph = graph.build(self.services)
+
+    def dependencies(self) -> dict[str, dict[str, dict]]:
+        return {name: {dep: {"condition": d.condition, "required": d.required, "restart": d.restart}
+                       for dep, d in self.graph.dependencies(name).items()} for name in self.services}
+
+    def network_specs(self) -> dict[str, dict]:
+        out = {}
+        for key, spec in self.networks.items():
+            ipam = spec.get("ipam") or {}
+            config = [{"Subnet": c.get("subnet"), "IPRange": c.get("ip_range"), "Gateway": c.get("gateway"),
+                       "AuxiliaryAddresses": c.get("aux_addresses")} for c in ipam.get("config") or []]
+            out[spec["name"]] = {
+                "driver": spec.get("driver") or "bridge", "options": spec.get("driver_opts") or None,
+                "ipam": {"Driver": ipam.get("driver") or "default",
+                         "Config": [{k: v for k, v in c.items() if v} for c in config]},
+                "internal": bool(spec.get("internal")), "attachable": bool(spec.get("attachable")) or None,
+                "enable_ipv6": bool(spec.get("enable_ipv6")),
+                "labels": {**(spec.get("labels") or {}), "com.docker.compose.network": key,
+                           "com.docker.compose.project": self.name, "com.docker.compose.version": VERSION}}
+        return out
+
+    def volume_specs(self) -> dict[str, dict]:
+        return {spec["name"]: {"driver": spec.get("driver") or "local", "driver_opts": spec.get("driver_opts"),
+                               "labels": {**(spec.get("labels") or {}), "com.docker.compose.volume": key,
+                                          "com.docker.compose.project": self.name,
+                                          "com.docker.compose.version": VERSION}}
+                for key, spec in self.volumes.items()}
+
+
+def _progress():
+    from orchestrator.progress import Plain
+    return Plain(sys.stderr)
+
+
+def _fail(message: str) -> None:
+    raise DaemonError(message)
+
+
+def _check_images(client, stack: Stack, services) -> None:
+    from engine.client.errors import NotFound
+    missing = []
+    for name in services:
+        image = stack.services[name].get("image")
+        try:
+            client.api.inspect_image(image)
+        except NotFound:
+            missing.append(f"service {name}: image {image} is not available locally, and registry pulls are not "
+                           "supported yet: load it first (dockyard image load -i FILE, or docker load)")
+    if missing:
+        _fail("\n".join(missing))
+
+
+@click.command()
+@click.option("-d", "--detach", is_flag=True, help="Detached mode: run containers in the background.")
+@click.option("--wait", is_flag=True, help="Wait for services to be running|healthy. Implies detached mode.")
+@click.option("--wait-timeout", type=int, metavar="SECONDS", help="Maximum duration in seconds to wait.")
+@click.option("--force-recreate", is_flag=True, help="Recreate containers even if nothing changed.")
+@click.option("--no-recreate", is_flag=True, help="If containers already exist, don't recreate them.")
+@click.option("--always-recreate-deps", is_flag=True, help="Recreate dependent containers.")
+@click.option("--no-deps", is_flag=True, help="Don't start linked services.")
+@click.option("--remove-orphans", is_flag=True, help="Remove containers for services not in the compose file.")
+@click.option("--no-start", is_flag=True, help="Don't start the services after creating them.")
+@click.option("--scale", "scales", multiple=True, metavar="SERVICE=NUM", help="Scale SERVICE to NUM instances.")
+@click.option("-t", "--timeout", type=int, metavar="SECONDS", help="Shutdown timeout in seconds.")
+@click.option("--pull", type=click.Choice(["always", "missing", "never"]), default="missing", show_default=True,
+              help="Pull image before running.")
+@click.option("--build", is_flag=True, help="Build images before starting containers.")
+@click.option("--no-build", is_flag=True, help="Don't build an image, even if it's policy.")
+@click.argument("services", nargs=-1)
+@click.pass_obj
+def up(obj, detach, wait, wait_timeout, force_recreate, no_recreate, always_recreate_deps, no_deps,
+       remove_orphans, no_start, scales, timeout, pull, build, no_build, services):
+    """Create and start containers."""
+    import anyio
+
+    from orchestrator import execute, observe, plan, translate
+    if force_recreate and no_recreate:
+        raise click.UsageError("--force-recreate and --no-recreate are incompatible")
+    if build:
+        _fail("--build: building images is not supported yet; give each service an image")
+    if pull == "always":
+        _fail("--pull always: registry pulls are not supported yet; load images first (dockyard image load)")
+    scale = []
+    for entry in scales:
+        service, eq, number = entry.partition("=")
+        if not eq or not number.isdigit():
+            raise click.BadParameter(f"{entry!r} is not SERVICE=NUM", param_hint="--scale")
+        scale.append((service, int(number)))
+    stack = Stack(_load(obj, () if no_deps else services))
+    selected = list(services) or list(stack.services)
+    chosen = set(selected) if no_deps else stack.graph.closure(selected)
+    order = [name for name in stack.graph.start_order() if name in chosen]
+    problems = [m for name in order for m in translate.unsupported(name, stack.services[name])]
+    problems += [f"service {name}: build is not supported yet: give it an image (and build it with docker build)"
+                 for name in order if stack.services[name].get("build") and not stack.services[name].get("image")]
+    if problems:
+        _fail("\n".join(problems))
+    client = connect()
+    _check_images(client, stack, order)
+    snapshot = observe.snapshot(client, stack.name, [s["name"] for s in stack.networks.values()],
+                                [s["name"] for s in stack.volumes.values()])
+    for kind, specs, existing in (("network", stack.networks, snapshot.networks),
+                                  ("volume", stack.volumes, snapshot.volumes)):
+        for key, spec in specs.items():
+            if spec.get("external") and spec["name"] not in existing:
+                _fail(f"{kind} {spec['name']} declared as external, but could not be found")
+    restarts = {name: stack.graph.dependents(name, restart_only=True) for name in order}
+    options = plan.UpOptions(tuple(services), force_recreate, no_recreate, always_recreate_deps, no_deps,
+                             remove_orphans, no_start, tuple(scale))
+    the_plan = plan.up(stack.name, {n: stack.services[n] for n in order}, order, restarts, stack.networks,
+                       stack.volumes, snapshot, options)
+    orphans = [c.name for c in the_plan.orphans]
+    if orphans and not remove_orphans:
+        click.echo(f"WARN: Found orphan containers ({', '.join(orphans)}) for this project. If you removed or "
+                   "renamed this service in your compose file, you can run this command with the "
+                   "--remove-orphans flag to clean it up.", err=True)
+    deps = stack.dependencies()
+    names = {n: plan.container_name(stack.name, n, stack.services[n], 1) for n in stack.services}
+    context = translate.Context(stack.name, stack.project.working_dir, stack.project.config_files,
+                                {k: s["name"] for k, s in stack.networks.items()},
+                                {k: s["name"] for k, s in stack.volumes.items()}, names, stack.secrets,
+                                stack.configs, stack.project.environment)
+
+    def body(service: str, number: int) -> tuple[str, dict]:
+        spec = stack.services[service]
+        name = plan.container_name(stack.name, service, spec, number)
+        label = ",".join(f"{dep}:{d['condition']}:{str(d['restart']).lower()}"
+                         for dep, d in sorted(deps.get(service, {}).items()))
+        return name, translate.create_body(context, service, spec, number=number, name=name,
+                                           config_hash=the_plan.services[service].config_hash,
+                                           depends_on_label=label)
+    progress = _progress()
+    runner = execute.Up(client, the_plan, body, deps, stack.network_specs(), stack.volume_specs(), progress.emit,
+                        timeout=timeout, start=not no_start)
+    try:
+        errors = anyio.run(runner.run)
+        if errors:
+            _fail("\n".join(f"service {name}: {why}" for name, why in errors.items()))
+        if wait and not no_start:
+            ids = [cid for name in order for cid in runner.containers.get(name, [])]
+            problems = anyio.run(execute.wait_ready, client, ids, progress.emit, wait_timeout)
+            if problems:
+                _fail("\n".join(problems.values()))
+    except DaemonError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the engine's refusal
+        _fail(message_of(error))
+    finally:
+        progress.close()
+    if not detach and not wait and not no_start:
+        from orchestrator.logs import follow_project
+        follow_project(client, stack.name, [n for n in order], stop_on_interrupt=True, timeout=timeout)
+
+
+@click.command()
+@click.option("-v", "--volumes", is_flag=True, help="Remove named volumes declared in the volumes section.")
+@click.option("--remove-orphans", is_flag=True, help="Remove containers for services not in the compose file.")
+@click.option("-t", "--timeout", type=int, metavar="SECONDS", help="Shutdown timeout in seconds.")
+@click.option("--rmi", type=click.Choice(["local", "all"]), help="Remove images used by services.")
+@click.argument("services", nargs=-1)
+@click.pass_obj
+def down(obj, volumes, remove_orphans, timeout, rmi, services):
+    """Stop and remove containers, networks."""
+    import anyio
+
+    from orchestrator import execute, observe, plan
+    if rmi:
+        _fail("--rmi: removing images with down is not supported yet (use dockyard image rm)")
+    stack = Stack(_load(obj))
+    client = connect()
+    snapshot = observe.snapshot(client, stack.name)
+    if services:
+        snapshot = plan.Snapshot(tuple(c for c in snapshot.containers if c.service in services))
+    own_networks = {s["name"] for s in stack.networks.values() if not s.get("external")}
+    networks = [] if services else [n for n in observe.project_networks(client, stack.name) if n in own_networks
+                                    or n not in {s["name"] for s in stack.networks.values()}]
+    own_volumes = {s["name"] for s in stack.volumes.values() if not s.get("external")}
+    removable = [] if services or not volumes else [
+        v for v in observe.project_volumes(client, stack.name) if v in own_volumes]
+    the_plan = plan.down(stack.graph.levels(), snapshot, networks, removable, remove_orphans)
+    leftover = [c.name for c in snapshot.containers if not any(c in level for level in the_plan.stop_levels)]
+    if the_plan.empty:
+        click.echo(f'Warning: No resource found to remove for project "{stack.name}".', err=True)
+        return
+    progress = _progress()
+    try:
+        anyio.run(execute.down, client, the_plan, progress.emit, timeout)
+    except Exception as error:  # noqa: BLE001 - the engine's refusal
+        _fail(message_of(error))
+    finally:
+        progress.close()
+    if leftover:
+        click.echo(f"WARN: Found orphan containers ({', '.join(leftover)}) for this project. If you removed or "
+                   "renamed this service in your compose file, you can run this command with the "
+                   "--remove-orphans flag to clean it up.", err=True)
+
+
+@click.command()
+@click.option("-a", "--all", "show_all", is_flag=True, help="Show all stopped containers.")
+@click.option("-q", "--quiet", is_flag=True, help="Only display IDs.")
+@click.option("--services", "list_services", is_flag=True, help="Display services.")
+@click.option("--status", "statuses", multiple=True, help="Filter services by status.")
+@click.option("--format", "template", default="table", help="Format output using a custom template: "
+              "'table', 'json' or a Go template.")
+@click.argument("services", nargs=-1)
+@click.pass_obj
+def ps(obj, show_all, quiet, list_services, statuses, template, services):
+    """List containers."""
+    from orchestrator import observe
+    from orchestrator.psview import render_ps
+    stack = Stack(_load(obj))
+    client = connect()
+    found = [c for c in observe.containers(client, stack.name)
+             if (c.get("Labels") or {}).get("com.docker.compose.oneoff", "False") == "False"]
+    if services:
+        found = [c for c in found if c["Labels"].get("com.docker.compose.service") in services]
+    if statuses:
+        found = [c for c in found if c["State"] in statuses]
+    elif not show_all:
+        found = [c for c in found if c["State"] in ("running", "paused", "restarting")]
+    for line in render_ps(found, quiet=quiet, services=list_services, template=template):
+        click.echo(line)
+
+
+@click.command()
+@click.option("-f", "--follow", is_flag=True, help="Follow log output.")
+@click.option("--tail", default="all", help="Number of lines to show from the end of the logs.")
+@click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
+@click.option("--no-color", is_flag=True, help="Produce monochrome output.")
+@click.option("--no-log-prefix", is_flag=True, help="Don't print prefix in logs.")
+@click.option("--since", help="Show logs since timestamp or relative.")
+@click.option("--until", help="Show logs before a timestamp or relative.")
+@click.option("--index", type=int, help="index of the container if service has multiple replicas.")
+@click.argument("services", nargs=-1)
+@click.pass_obj
+def logs(obj, follow, tail, timestamps, no_color, no_log_prefix, since, until, index, services):
+    """View output from containers."""
+    from orchestrator.logs import show_logs
+    stack = Stack(_load(obj))
+    client = connect()
+    show_logs(client, stack.name, list(services), follow=follow, tail=tail, timestamps=timestamps,
+              color=not no_color and sys.stdout.isatty(), prefix=not no_log_prefix, since=since, until=until,
+              index=index)

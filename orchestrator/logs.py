@@ -1,0 +1,169 @@
+"""The containers' output with docker compose's prefixes (``web-1  | ``,
+padded, coloured on a terminal): ``logs`` (``-f`` follows each container
+across its restarts) and attached ``up`` (which also says when a container
+exits, and stops the project on Ctrl-C: a second one kills it)."""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+from . import observe
+
+COLORS = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"]
+ONEOFF = "com.docker.compose.oneoff"
+
+
+class Printer:
+    def __init__(self, names: list[str], color: bool, prefix: bool, stream=None) -> None:
+        self.width = max((len(n) for n in names), default=0)
+        self.color, self.prefix = color, prefix
+        self.colors = {name: COLORS[i % len(COLORS)] for i, name in enumerate(names)}
+        self.stream = stream or sys.stdout
+        self.lock = threading.Lock()
+
+    def line(self, name: str, text: str) -> None:
+        head = ""
+        if self.prefix:
+            head = f"{name.ljust(self.width)}  | "
+            if self.color:
+                head = f"\033[{self.colors.get(name, '0')}m{head}\033[0m"
+        with self.lock:
+            self.stream.write(head + text + ("" if text.endswith("\n") else "\n"))
+            self.stream.flush()
+
+
+def _targets(client, project: str, services: list[str], index: int | None) -> list[tuple[str, dict]]:
+    found = []
+    for summary in observe.containers(client, project):
+        labels = summary.get("Labels") or {}
+        if labels.get(ONEOFF, "False") == "True":
+            continue
+        service, number = labels.get("com.docker.compose.service", ""), labels.get(
+            "com.docker.compose.container-number", "1")
+        if services and service not in services or index is not None and int(number) != index:
+            continue
+        found.append((f"{service}-{number}", summary))
+    return sorted(found, key=lambda item: item[0])
+
+
+def _lines(chunks):
+    rest = b""
+    for chunk in chunks:
+        rest += chunk
+        *whole, rest = rest.split(b"\n")
+        for line in whole:
+            yield line.decode(errors="replace")
+    if rest:
+        yield rest.decode(errors="replace")
+
+
+def _follow(client, cid: str, name: str, printer: Printer, stop: threading.Event, *, tail, timestamps,
+            since, until, across_restarts: bool) -> None:
+    """Stream one container's output; with ``across_restarts``, pick it up
+    again when it starts again (a restart policy), until it is gone or stays
+    stopped."""
+    started_at = None
+    first = True
+    while not stop.is_set():
+        try:
+            found = client.api.inspect_container(cid)
+        except Exception:  # noqa: BLE001 - removed
+            return
+        state = found["State"]
+        if not first and state["StartedAt"] == started_at:
+            if not state["Restarting"] and not across_restarts:
+                return
+            if not state["Running"] and not state["Restarting"] and not _restart_policy(found):
+                return
+            time.sleep(0.1)
+            continue
+        started_at = state["StartedAt"]
+        stream = client.api.logs(cid, stream=True, follow=True, timestamps=timestamps,
+                                 tail=tail if first else "all", since=since if first else started_at, until=until)
+        first = False
+        for line in _lines(stream):
+            printer.line(name, line)
+            if stop.is_set():
+                return
+        if not across_restarts:
+            return
+
+
+def _restart_policy(found: dict) -> bool:
+    return ((found.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") not in (None, "", "no")
+
+
+def show_logs(client, project: str, services: list[str], *, follow: bool, tail, timestamps: bool, color: bool,
+              prefix: bool, since, until, index: int | None) -> None:
+    targets = _targets(client, project, services, index)
+    printer = Printer([name for name, _ in targets], color, prefix)
+    tail = int(tail) if str(tail).isdigit() else "all"
+    if not follow:
+        for name, summary in targets:
+            for line in _lines([client.api.logs(summary["Id"], timestamps=timestamps, tail=tail, since=since,
+                                                until=until)]):
+                printer.line(name, line)
+        return
+    stop = threading.Event()
+    threads = [threading.Thread(target=_follow, args=(client, s["Id"], name, printer, stop), daemon=True,
+                                kwargs={"tail": tail, "timestamps": timestamps, "since": since, "until": until,
+                                        "across_restarts": True}) for name, s in targets]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def follow_project(client, project: str, services: list[str], *, stop_on_interrupt: bool, timeout) -> int:
+    """Attached ``up``: every container's output until all have stopped; the
+    first Ctrl-C stops them gracefully, a second kills them."""
+    targets = _targets(client, project, services, None)
+    printer = Printer([name for name, _ in targets], sys.stdout.isatty(), True)
+    stop = threading.Event()
+
+    def watch(name: str, summary: dict) -> None:
+        _follow(client, summary["Id"], name, printer, stop, tail=0, timestamps=False, since=None, until=None,
+                across_restarts=True)
+        if not stop.is_set():
+            found = client.api.inspect_container(summary["Id"])
+            with printer.lock:  # compose's line, without a prefix
+                printer.stream.write(f"{summary['Names'][0].lstrip('/')} exited with code "
+                                     f"{found['State']['ExitCode']}\n")
+                printer.stream.flush()
+    threads = [threading.Thread(target=watch, args=(name, s), daemon=True) for name, s in targets]
+    for thread in threads:
+        thread.start()
+    interrupts = 0
+    while any(t.is_alive() for t in threads):
+        try:
+            for thread in threads:
+                thread.join(0.2)
+        except KeyboardInterrupt:
+            interrupts += 1
+            if interrupts == 1 and stop_on_interrupt:
+                sys.stderr.write("Gracefully stopping... (press Ctrl+C again to force)\n")
+                _stop_all(client, [s["Id"] for _, s in targets], timeout, kill=False)
+            else:
+                _stop_all(client, [s["Id"] for _, s in targets], timeout, kill=True)
+                stop.set()
+                return 130
+    return 0
+
+
+def _stop_all(client, ids: list[str], timeout, kill: bool) -> None:
+    def one(cid: str) -> None:
+        try:
+            client.api.kill(cid) if kill else client.api.stop(cid, timeout=timeout)
+        except Exception:  # noqa: BLE001 - stopped already
+            pass
+    workers = [threading.Thread(target=one, args=(cid,)) for cid in ids]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
