@@ -7,8 +7,14 @@ BIN    := $(VENV)/bin
 
 .PHONY: run test setup apt
 
+QUICKSTART := examples/quickstart/compose.yaml
+
 run: setup
-	$(BIN)/dockyard -f examples/quickstart/compose.yaml config
+	@$(BIN)/python scripts/quickstart-image
+	$(BIN)/dockyard -f $(QUICKSTART) up --wait
+	@echo
+	@echo "The quick start runs: curl http://127.0.0.1:8080/ (each visit is counted by the store service)."
+	@echo "See it with: $(BIN)/dockyard -f $(QUICKSTART) ps; logs: ... logs; remove it: ... down -v"
 
 test: setup
 	$(BIN)/python -m pytest -q

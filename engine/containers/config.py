@@ -28,17 +28,20 @@ SUPPORTED_HOST_CONFIG = {
 
 def command(image: dict, config: dict) -> list[str]:
     """docker's rule: Entrypoint (request, else image) + Cmd (request, else
-    image — but a request's Entrypoint drops the image's Cmd)."""
+    image — but a request's non-empty Entrypoint drops the image's Cmd)."""
     entrypoint = config.get("Entrypoint")
     cmd = config.get("Cmd")
     if isinstance(entrypoint, str):
         entrypoint = shlex.split(entrypoint)
     if isinstance(cmd, str):
         cmd = shlex.split(cmd)
-    if entrypoint is None:
-        entrypoint = image.get("Entrypoint") or []
-        if cmd is None:
+    if entrypoint == [""]:  # the docker CLI's --entrypoint "": none at all
+        entrypoint = []
+    if not entrypoint:  # moby: an empty one drops the image's entrypoint, not its Cmd
+        if not cmd:
             cmd = image.get("Cmd") or []
+        if entrypoint is None:
+            entrypoint = image.get("Entrypoint") or []
     elif cmd is None:
         cmd = []
     args = list(entrypoint or []) + list(cmd or [])

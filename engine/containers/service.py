@@ -447,6 +447,8 @@ class ContainerService:
                 mounts.append(runtime_spec.Mount(mount["Target"], "tmpfs", read_only=bool(mount.get("ReadOnly")),
                                                  options=options))
             elif kind == "bind":
+                if (mount.get("BindOptions") or {}).get("CreateMountpoint") and not os.path.lexists(mount["Source"]):
+                    os.makedirs(mount["Source"])  # docker's create_host_path for a Mounts entry
                 propagation = (mount.get("BindOptions") or {}).get("Propagation") or "rprivate"
                 mounts.append(runtime_spec.Mount(mount["Target"], "bind", mount["Source"],
                                                  bool(mount.get("ReadOnly")), propagation))

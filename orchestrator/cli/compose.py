@@ -163,11 +163,8 @@ def up(obj, detach, wait, wait_timeout, force_recreate, no_recreate, always_recr
     def body(service: str, number: int) -> tuple[str, dict]:
         spec = stack.services[service]
         name = plan.container_name(stack.name, service, spec, number)
-        label = ",".join(f"{dep}:{d['condition']}:{str(d['restart']).lower()}"
-                         for dep, d in sorted(deps.get(service, {}).items()))
         return name, translate.create_body(context, service, spec, number=number, name=name,
-                                           config_hash=the_plan.services[service].config_hash,
-                                           depends_on_label=label)
+                                           config_hash=the_plan.services[service].config_hash)
     progress = _progress()
     runner = execute.Up(client, the_plan, body, deps, stack.network_specs(), stack.volume_specs(), progress.emit,
                         timeout=timeout, start=not no_start)
