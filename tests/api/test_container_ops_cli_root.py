@@ -94,8 +94,11 @@ def test_update_changes_the_limits_of_a_running_container(loop):
     assert stats["MemUsage"].endswith("/ 64MiB")
     assert loop.docker("inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}",
                        "loop").stdout == b"67108864 50\n"
-    refused = loop.docker("update", "--restart", "always", "loop")
-    assert refused.returncode == 1 and b"not supported" in refused.stderr
+    assert loop.docker("update", "--restart", "on-failure:2", "loop").returncode == 0
+    assert loop.docker("inspect", "-f", "{{.HostConfig.RestartPolicy.Name}} "
+                       "{{.HostConfig.RestartPolicy.MaximumRetryCount}}", "loop").stdout == b"on-failure 2\n"
+    refused = loop.docker("update", "--restart", "sometimes", "loop")
+    assert refused.returncode == 1 and b"invalid restart policy" in refused.stderr
 
 
 def test_update_before_start_is_used_by_the_start(daemon):
