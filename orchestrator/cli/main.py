@@ -20,6 +20,8 @@ class _Group(click.Group):
 
     lazy = {"config": ("orchestrator.cli.config", "config"),
             "down": ("orchestrator.cli.compose", "down"),
+            "exec": ("orchestrator.cli.compose", "exec_"),
+            "run": ("orchestrator.cli.compose", "run"),
             "logs": ("orchestrator.cli.compose", "logs"),
             "ps": ("orchestrator.cli.compose", "ps"),
             "up": ("orchestrator.cli.compose", "up"),
