@@ -500,3 +500,10 @@ def outside(daemon, tmp_path):
             server.kill()
             server.wait()
         subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+def test_a_host_port_range_takes_the_first_free_port(daemon):
+    for name in ("first", "second"):
+        ok(daemon.docker("run", "-d", "--name", name, "-p", "127.0.0.1:9100-9102:80", "busybox", "sleep", "60"))
+    assert [ok(daemon.docker("port", name)).strip() for name in ("first", "second")] == [
+        "80/tcp -> 127.0.0.1:9100", "80/tcp -> 127.0.0.1:9101"]
