@@ -184,3 +184,39 @@ def down(levels: list[list[str]], snapshot: Snapshot, networks: list[str], volum
     for level in reversed(levels):
         stop_levels.append([c for name in level for c in by_service.get(name, []) if not c.oneoff])
     return DownPlan([level for level in stop_levels if level], networks, volumes)
+
+
+def up_steps(made: Plan, name_of, start: bool = True) -> list[tuple[str, str, str]]:
+    """What carrying out ``made`` would show, step by step (a dry run):
+    (kind, name, status); ``name_of(service, number)`` names new containers."""
+    steps: list[tuple[str, str, str]] = []
+    for kind, items in (("Network", made.networks), ("Volume", made.volumes)):
+        for _, name in items:
+            steps += [(kind, name, "Creating"), (kind, name, "Created")]
+    removed = (made.orphans if made.remove_orphans else []) + [
+        c for step in made.services.values() for c in step.remove]
+    for container in removed:
+        steps += [("Container", container.name, status) for status in ("Stopping", "Stopped", "Removing", "Removed")]
+    for name, step in made.services.items():
+        for container in step.recreate:
+            steps += [("Container", container.name, "Recreate"), ("Container", container.name, "Recreated")]
+        for number in step.create:
+            steps += [("Container", name_of(name, number), "Creating"), ("Container", name_of(name, number), "Created")]
+        if not start:
+            continue
+        started = [c.name for c in step.start + step.recreate] + [name_of(name, n) for n in step.create]
+        steps += [("Container", c, status) for c in started for status in ("Starting", "Started")]
+        steps += [("Container", c.name, status) for c in step.restart for status in ("Restarting", "Started")]
+    return steps
+
+
+def down_steps(made: DownPlan) -> list[tuple[str, str, str]]:
+    steps: list[tuple[str, str, str]] = []
+    for level in made.stop_levels:
+        for container in level:
+            if container.state in ("running", "paused", "restarting"):
+                steps += [("Container", container.name, "Stopping"), ("Container", container.name, "Stopped")]
+            steps += [("Container", container.name, "Removing"), ("Container", container.name, "Removed")]
+    for kind, names in (("Network", made.networks), ("Volume", made.volumes)):
+        steps += [(kind, name, status) for name in names for status in ("Removing", "Removed")]
+    return steps

@@ -75,9 +75,18 @@ class Stack:
                 for key, spec in self.volumes.items()}
 
 
-def _progress():
-    from orchestrator.progress import Plain
-    return Plain(sys.stderr)
+def _progress(obj: dict, title: str = "Running"):
+    from orchestrator.progress import make
+    return make(obj.get("progress", "auto"), sys.stderr, obj.get("dry_run", False), title)
+
+
+def _dry_run(obj: dict, steps) -> None:
+    """Show what would be done, do nothing (``--dry-run``)."""
+    from orchestrator.execute import Event
+    progress = _progress(obj)
+    for kind, name, status in steps:
+        progress.emit(Event(kind, name, status))
+    progress.close()
 
 
 def _fail(message: str) -> None:
@@ -162,6 +171,10 @@ def up(obj, detach, wait, wait_timeout, force_recreate, no_recreate, always_recr
         click.echo(f"WARN: Found orphan containers ({', '.join(orphans)}) for this project. If you removed or "
                    "renamed this service in your compose file, you can run this command with the "
                    "--remove-orphans flag to clean it up.", err=True)
+    if obj.get("dry_run"):
+        _dry_run(obj, plan.up_steps(the_plan, lambda service, number: plan.container_name(
+            stack.name, service, stack.services[service], number), start=not no_start))
+        return
     deps = stack.dependencies()
     context = stack.context()
 
@@ -170,7 +183,7 @@ def up(obj, detach, wait, wait_timeout, force_recreate, no_recreate, always_recr
         name = plan.container_name(stack.name, service, spec, number)
         return name, translate.create_body(context, service, spec, number=number, name=name,
                                            config_hash=the_plan.services[service].config_hash)
-    progress = _progress()
+    progress = _progress(obj)
     runner = execute.Up(client, the_plan, body, deps, stack.network_specs(), stack.volume_specs(), progress.emit,
                         timeout=timeout, start=not no_start)
     try:
@@ -223,7 +236,10 @@ def down(obj, volumes, remove_orphans, timeout, rmi, services):
     if the_plan.empty:
         click.echo(f'Warning: No resource found to remove for project "{stack.name}".', err=True)
         return
-    progress = _progress()
+    if obj.get("dry_run"):
+        _dry_run(obj, plan.down_steps(the_plan))
+        return
+    progress = _progress(obj)
     try:
         anyio.run(execute.down, client, the_plan, progress.emit, timeout)
     except Exception as error:  # noqa: BLE001 - the engine's refusal

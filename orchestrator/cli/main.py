@@ -51,12 +51,20 @@ class _Group(click.Group):
               help="Alternate environment files (repeatable).")
 @click.option("--profile", "profiles", multiple=True, metavar="PROFILE",
               help="Profiles to enable (repeatable).")
+@click.option("--progress", type=click.Choice(["auto", "tty", "plain", "json", "quiet"]), default="auto",
+              show_default=True, help="Set type of progress output.")
+@click.option("--ansi", type=click.Choice(["never", "always", "auto"]), default="auto", show_default=True,
+              help="Control when to print ANSI control characters.")
+@click.option("--dry-run", is_flag=True, help="Execute command in dry run mode: print the plan, change nothing.")
+@click.option("--parallel", type=int, default=-1, show_default=True, metavar="N",
+              help="Control max parallelism, -1 for unlimited.")
 @click.version_option(package_name="dockyard", prog_name="dockyard")
 @click.pass_context
-def cli(ctx, files, project_name, project_directory, env_files, profiles):
+def cli(ctx, files, project_name, project_directory, env_files, profiles, progress, ansi, dry_run, parallel):
     """Define and run multi-container applications with Dockyard."""
     ctx.obj = {"files": files, "project_name": project_name, "project_directory": project_directory,
-               "env_files": env_files, "profiles": profiles}
+               "env_files": env_files, "profiles": profiles, "progress": progress, "ansi": ansi,
+               "dry_run": dry_run, "parallel": parallel}
 
 
 def main(argv: list[str] | None = None) -> int:
