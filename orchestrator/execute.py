@@ -35,8 +35,20 @@ class Failed(Exception):
     """A service could not be brought up; the message says why."""
 
 
+_LIMIT: list = []  # the --parallel limiter of the running command, if any
+
+
 def _call(function, *args, **kwargs):
-    return anyio.to_thread.run_sync(lambda: function(*args, **kwargs))
+    return anyio.to_thread.run_sync(lambda: function(*args, **kwargs), limiter=_LIMIT[0] if _LIMIT else None)
+
+
+async def limited(parallel: int, work, *args):
+    """``work(*args)`` with at most ``parallel`` engine calls at once (-1: no limit)."""
+    _LIMIT[:] = [anyio.CapacityLimiter(parallel)] if parallel > 0 else []
+    try:
+        return await work(*args)
+    finally:
+        _LIMIT.clear()
 
 
 @dataclass

@@ -77,7 +77,10 @@ class Stack:
 
 def _progress(obj: dict, title: str = "Running"):
     from orchestrator.progress import make
-    return make(obj.get("progress", "auto"), sys.stderr, obj.get("dry_run", False), title)
+    mode = obj.get("progress", "auto")
+    if mode == "auto" and obj.get("ansi") == "never":
+        mode = "plain"  # the live view is made of control characters
+    return make(mode, sys.stderr, obj.get("dry_run", False), title)
 
 
 def _dry_run(obj: dict, steps) -> None:
@@ -187,7 +190,7 @@ def up(obj, detach, wait, wait_timeout, force_recreate, no_recreate, always_recr
     runner = execute.Up(client, the_plan, body, deps, stack.network_specs(), stack.volume_specs(), progress.emit,
                         timeout=timeout, start=not no_start)
     try:
-        errors = anyio.run(runner.run)
+        errors = anyio.run(execute.limited, obj.get("parallel", -1), runner.run)
         if errors:
             _fail("\n".join(f"service {name}: {why}" for name, why in errors.items()))
         if wait and not no_start:
@@ -241,7 +244,7 @@ def down(obj, volumes, remove_orphans, timeout, rmi, services):
         return
     progress = _progress(obj)
     try:
-        anyio.run(execute.down, client, the_plan, progress.emit, timeout)
+        anyio.run(execute.limited, obj.get("parallel", -1), execute.down, client, the_plan, progress.emit, timeout)
     except Exception as error:  # noqa: BLE001 - the engine's refusal
         _fail(message_of(error))
     finally:
@@ -296,7 +299,9 @@ def logs(obj, follow, tail, timestamps, no_color, no_log_prefix, since, until, i
     stack = Stack(_load(obj))
     client = connect()
     show_logs(client, stack.name, list(services), follow=follow, tail=tail, timestamps=timestamps,
-              color=not no_color and sys.stdout.isatty(), prefix=not no_log_prefix, since=since, until=until,
+              color=not no_color and obj.get("ansi") != "never" and (obj.get("ansi") == "always"
+                                                                       or sys.stdout.isatty()),
+              prefix=not no_log_prefix, since=since, until=until,
               index=index)
 
 

@@ -55,7 +55,8 @@ class _Group(click.Group):
               show_default=True, help="Set type of progress output.")
 @click.option("--ansi", type=click.Choice(["never", "always", "auto"]), default="auto", show_default=True,
               help="Control when to print ANSI control characters.")
-@click.option("--dry-run", is_flag=True, help="Execute command in dry run mode: print the plan, change nothing.")
+@click.option("--dry-run", is_flag=True, help="Execute command in dry run mode: print the plan, change nothing "
+              "(up, down).")
 @click.option("--parallel", type=int, default=-1, show_default=True, metavar="N",
               help="Control max parallelism, -1 for unlimited.")
 @click.version_option(package_name="dockyard", prog_name="dockyard")

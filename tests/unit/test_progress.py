@@ -37,3 +37,31 @@ def test_json_and_quiet():
     assert json.loads(out.getvalue())["status"] == "Started"
     progress.make("quiet", out).emit(Event("Container", "x", "Started"))
     assert out.getvalue().count("\n") == 1
+
+
+def test_parallel_limits_the_engine_calls_at_once():
+    import threading
+    import time
+
+    import anyio
+
+    from orchestrator import execute
+    busy, peak, lock = [0], [0], threading.Lock()
+
+    def call() -> None:
+        with lock:
+            busy[0] += 1
+            peak[0] = max(peak[0], busy[0])
+        time.sleep(0.02)
+        with lock:
+            busy[0] -= 1
+
+    async def many() -> None:
+        async with anyio.create_task_group() as group:
+            for _ in range(8):
+                group.start_soon(execute._call, call)
+    anyio.run(execute.limited, 2, many)
+    assert peak[0] == 2
+    peak[0] = 0
+    anyio.run(execute.limited, -1, many)
+    assert peak[0] > 2
