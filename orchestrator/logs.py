@@ -119,51 +119,72 @@ def show_logs(client, project: str, services: list[str], *, follow: bool, tail, 
         stop.set()
 
 
-def follow_project(client, project: str, services: list[str], *, stop_on_interrupt: bool, timeout) -> int:
-    """Attached ``up``: every container's output until all have stopped; the
-    first Ctrl-C stops them gracefully, a second kills them."""
+def follow_project(client, project: str, services: list[str], *, timeout, color: bool = True,
+                   prefix: bool = True, timestamps: bool = False, abort_on_exit: bool = False,
+                   exit_code_from: str | None = None) -> int:
+    """Attached ``up``: the output of the ``services``' containers until all
+    have stopped (with ``abort_on_exit``, until the first one does: then all
+    stop). The first Ctrl-C stops them gracefully, a second kills them.
+    Returns the exit status ``up`` ends with."""
     targets = _targets(client, project, services, None)
-    printer = Printer([name for name, _ in targets], sys.stdout.isatty(), True)
-    stop = threading.Event()
+    everything = [s["Id"] for _, s in _targets(client, project, [], None)]
+    printer = Printer([name for name, _ in targets], color, prefix)
+    stop, ended = threading.Event(), []  # (service, exit code) in the order they ended
 
     def watch(name: str, summary: dict) -> None:
-        _follow(client, summary["Id"], name, printer, stop, tail=0, timestamps=False, since=None, until=None,
-                across_restarts=True)
-        if not stop.is_set():
-            found = client.api.inspect_container(summary["Id"])
-            with printer.lock:  # compose's line, without a prefix
-                printer.stream.write(f"{summary['Names'][0].lstrip('/')} exited with code "
-                                     f"{found['State']['ExitCode']}\n")
-                printer.stream.flush()
+        _follow(client, summary["Id"], name, printer, stop, tail=0, timestamps=timestamps, since=None,
+                until=None, across_restarts=True)
+        if stop.is_set():
+            return
+        code = client.api.inspect_container(summary["Id"])["State"]["ExitCode"]
+        ended.append((summary["Labels"].get("com.docker.compose.service"), code))
+        with printer.lock:  # compose's line, without a prefix
+            printer.stream.write(f"{summary['Names'][0].lstrip('/')} exited with code {code}\n")
+            printer.stream.flush()
     threads = [threading.Thread(target=watch, args=(name, s), daemon=True) for name, s in targets]
     for thread in threads:
         thread.start()
-    interrupts = 0
+    interrupts, stopping = 0, None
     while any(t.is_alive() for t in threads):
         try:
             for thread in threads:
-                thread.join(0.2)
+                thread.join(0.1)
+            if abort_on_exit and ended and stopping is None:
+                sys.stderr.write("Aborting on container exit...\n")
+                stopping = _stop_all(client, everything, timeout, kill=False)
         except KeyboardInterrupt:
             interrupts += 1
-            if interrupts == 1 and stop_on_interrupt:
+            if interrupts == 1:
                 sys.stderr.write("Gracefully stopping... (press Ctrl+C again to force)\n")
-                _stop_all(client, [s["Id"] for _, s in targets], timeout, kill=False)
+                stopping = _stop_all(client, everything, timeout, kill=False)
             else:
-                _stop_all(client, [s["Id"] for _, s in targets], timeout, kill=True)
+                _stop_all(client, everything, timeout, kill=True).join()
                 stop.set()
                 return 130
-    return 0
+    if stopping is not None:
+        stopping.join()
+    if exit_code_from is not None:
+        return next((code for service, code in ended if service == exit_code_from), 0)
+    if abort_on_exit and ended:
+        return ended[0][1]
+    return 130 if interrupts else 0
 
 
-def _stop_all(client, ids: list[str], timeout, kill: bool) -> None:
+def _stop_all(client, ids: list[str], timeout, kill: bool) -> threading.Thread:
+    """Stop (or kill) them all, in the background: the caller keeps
+    listening (a second Ctrl-C must still reach it)."""
     def one(cid: str) -> None:
         try:
             client.api.kill(cid) if kill else client.api.stop(cid, timeout=timeout)
         except Exception:  # noqa: BLE001 - stopped already
             pass
-    workers = [threading.Thread(target=one, args=(cid,)) for cid in ids]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
 
+    def every() -> None:
+        workers = [threading.Thread(target=one, args=(cid,)) for cid in ids]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    runner = threading.Thread(target=every, daemon=True)
+    runner.start()
+    return runner

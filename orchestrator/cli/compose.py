@@ -126,16 +126,31 @@ def _check_images(client, stack: Stack, services) -> None:
               help="Pull image before running.")
 @click.option("--build", is_flag=True, help="Build images before starting containers.")
 @click.option("--no-build", is_flag=True, help="Don't build an image, even if it's policy.")
+@click.option("--abort-on-container-exit", is_flag=True, help="Stops all containers if any container was "
+              "stopped. Incompatible with -d.")
+@click.option("--exit-code-from", metavar="SERVICE", help="Return the exit code of the selected service "
+              "container. Implies --abort-on-container-exit.")
+@click.option("--attach", "attach", multiple=True, metavar="SERVICE", help="Restrict attaching to the "
+              "specified services.")
+@click.option("--no-attach", "no_attach", multiple=True, metavar="SERVICE", help="Do not attach (stream logs) "
+              "to the specified services.")
+@click.option("--no-log-prefix", is_flag=True, help="Don't print prefix in logs.")
+@click.option("--no-color", is_flag=True, help="Produce monochrome output.")
+@click.option("--timestamps", is_flag=True, help="Show timestamps.")
 @click.argument("services", nargs=-1)
 @click.pass_obj
 def up(obj, detach, wait, wait_timeout, force_recreate, no_recreate, always_recreate_deps, no_deps,
-       remove_orphans, no_start, scales, timeout, pull, build, no_build, services):
+       remove_orphans, no_start, scales, timeout, pull, build, no_build, abort_on_container_exit,
+       exit_code_from, attach, no_attach, no_log_prefix, no_color, timestamps, services):
     """Create and start containers."""
     import anyio
 
     from orchestrator import execute, observe, plan, translate
     if force_recreate and no_recreate:
         raise click.UsageError("--force-recreate and --no-recreate are incompatible")
+    abort_on_container_exit = abort_on_container_exit or exit_code_from is not None
+    if detach and abort_on_container_exit:
+        raise click.UsageError("--abort-on-container-exit and -d cannot be combined")
     if build:
         _fail("--build: building images is not supported yet; give each service an image")
     if pull == "always":
@@ -206,7 +221,13 @@ def up(obj, detach, wait, wait_timeout, force_recreate, no_recreate, always_recr
         progress.close()
     if not detach and not wait and not no_start:
         from orchestrator.logs import follow_project
-        follow_project(client, stack.name, [n for n in order], stop_on_interrupt=True, timeout=timeout)
+        shown = [n for n in (attach or order) if n not in no_attach]
+        code = follow_project(client, stack.name, shown, timeout=timeout, prefix=not no_log_prefix,
+                              color=not no_color and obj.get("ansi") != "never"
+                              and (obj.get("ansi") == "always" or sys.stdout.isatty()),
+                              timestamps=timestamps, abort_on_exit=abort_on_container_exit,
+                              exit_code_from=exit_code_from)
+        raise SystemExit(code)
 
 
 @click.command()
