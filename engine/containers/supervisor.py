@@ -452,6 +452,15 @@ class Supervisor:
                 elif key.fd in self.writers:  # (a reap in this batch may have drained and closed it)
                     self._on_log(key.fd, stream)
             self._reap()
+        # No requests from here on: a client that comes now finds no socket
+        # and starts the next supervisor (which waits for our lock) instead of
+        # being reset by a listener about to close.
+        try:
+            os.unlink(listener.getsockname())
+        except OSError:
+            pass
+        self.selector.unregister(listener)
+        listener.close()
         if self.spare is not None:
             self.spare.discard()
             process.reap(self.spare.pid)
@@ -596,12 +605,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.run.mkdir(parents=True, exist_ok=True)
     lock = open(args.run / LOCK, "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        if exc.errno in (errno.EAGAIN, errno.EACCES):
-            return 0  # another supervisor owns this run dir
-        raise
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+        if (args.run / SOCKET).exists() or time.monotonic() > deadline:
+            return 0  # another supervisor serves this run dir
+        time.sleep(0.01)  # the last one is on its way out (it let go of the socket): wait for it
     s.Syscalls().prctl(s.PR_SET_CHILD_SUBREAPER, 1)
     from engine.runtime import cgroups
     driver = cgroups.detect(parent=args.cgroup_parent)
