@@ -59,7 +59,7 @@ def _lines(chunks):
 
 
 def _follow(client, cid: str, name: str, printer: Printer, stop: threading.Event, *, tail, timestamps,
-            since, until, across_restarts: bool) -> None:
+            since, until, across_restarts: bool, this_run: bool = False) -> None:
     """Stream one container's output; with ``across_restarts``, pick it up
     again when it starts again (a restart policy), until it is gone or stays
     stopped."""
@@ -79,8 +79,10 @@ def _follow(client, cid: str, name: str, printer: Printer, stop: threading.Event
             time.sleep(0.1)
             continue
         started_at = state["StartedAt"]
-        stream = client.api.logs(cid, stream=True, follow=True, timestamps=timestamps,
-                                 tail=tail if first else "all", since=since if first else started_at, until=until)
+        if first and this_run:  # attached up: the output of this run, from its start
+            since = _epoch(started_at)
+        stream = client.api.logs(cid, stream=True, follow=True, timestamps=timestamps, tail=tail if first else "all",
+                                 since=since if first else _epoch(started_at), until=until)
         first = False
         for line in _lines(stream):
             printer.line(name, line)
@@ -88,6 +90,17 @@ def _follow(client, cid: str, name: str, printer: Printer, stop: threading.Event
                 return
         if not across_restarts:
             return
+
+
+def _epoch(text: str) -> float | None:
+    """An engine timestamp (RFC 3339, nanoseconds) as seconds, a little early
+    rather than late (what is printed twice beats what is lost)."""
+    from datetime import datetime
+    if not text or text.startswith("0001-"):
+        return None
+    whole, _, fraction = text.rstrip("Z").partition(".")
+    moment = datetime.fromisoformat(whole + "+00:00").timestamp() + float(f"0.{fraction or 0}")
+    return max(moment - 0.001, 0.001)
 
 
 def _restart_policy(found: dict) -> bool:
@@ -132,8 +145,8 @@ def follow_project(client, project: str, services: list[str], *, timeout, color:
     stop, ended = threading.Event(), []  # (service, exit code) in the order they ended
 
     def watch(name: str, summary: dict) -> None:
-        _follow(client, summary["Id"], name, printer, stop, tail=0, timestamps=timestamps, since=None,
-                until=None, across_restarts=True)
+        _follow(client, summary["Id"], name, printer, stop, tail="all", timestamps=timestamps, since=None,
+                until=None, across_restarts=True, this_run=True)
         if stop.is_set():
             return
         code = client.api.inspect_container(summary["Id"])["State"]["ExitCode"]

@@ -5,7 +5,8 @@ the options, to the actions that make the engine match the project.
 ``up``, per service: the containers it should have (``scale``,
 ``deploy.replicas``, ``--scale``), those it has (by compose's labels), and
 for each one whether it is kept (same config hash), started (same hash,
-stopped — but a one-shot that completed successfully stays done), recreated
+stopped — but a one-shot that others wait for with
+``service_completed_successfully`` stays done once it succeeded), recreated
 (another hash, or ``--force-recreate``), created (missing) or removed
 (scaled down); dependents with ``restart: true`` of a recreated service are
 restarted. Containers of services no longer in the project are orphans.
@@ -49,6 +50,7 @@ class Snapshot:
 @dataclass(frozen=True)
 class UpOptions:
     services: tuple[str, ...] = ()  # empty: all
+    one_shots: frozenset[str] = frozenset()  # services others wait for with service_completed_successfully
     force_recreate: bool = False
     no_recreate: bool = False
     always_recreate_deps: bool = False
@@ -134,7 +136,8 @@ def up(project: str, services: dict[str, dict], order: list[str], dependents_on_
             changed = container.config_hash != config_hash
             if not options.no_recreate and (forced or changed):
                 step.recreate.append(container)
-            elif container.state in ("running", "paused", "restarting") or _completed(container):
+            elif container.state in ("running", "paused", "restarting") or (
+                    name in options.one_shots and _completed(container)):
                 step.keep.append(container)
             else:
                 step.start.append(container)

@@ -180,8 +180,10 @@ def up(obj, detach, wait, wait_timeout, force_recreate, no_recreate, always_recr
             if spec.get("external") and spec["name"] not in existing:
                 _fail(f"{kind} {spec['name']} declared as external, but could not be found")
     restarts = {name: stack.graph.dependents(name, restart_only=True) for name in order}
-    options = plan.UpOptions(tuple(services), force_recreate, no_recreate, always_recreate_deps, no_deps,
-                             remove_orphans, no_start, tuple(scale))
+    one_shots = frozenset(dep for name in order for dep, d in stack.graph.dependencies(name).items()
+                          if d.condition == "service_completed_successfully")
+    options = plan.UpOptions(tuple(services), one_shots, force_recreate, no_recreate, always_recreate_deps,
+                             no_deps, remove_orphans, no_start, tuple(scale))
     the_plan = plan.up(stack.name, {n: stack.services[n] for n in order}, order, restarts, stack.networks,
                        stack.volumes, snapshot, options)
     orphans = [c.name for c in the_plan.orphans]

@@ -50,9 +50,11 @@ def test_a_changed_service_is_recreated_and_its_restart_dependents_restarted():
 
 def test_stopped_containers_start_but_a_completed_one_shot_stays_done():
     snapshot = Snapshot((_existing("db", state="exited", code=0), _existing("web", state="exited", code=2)))
-    made = _up(snapshot)
+    made = _up(snapshot, one_shots=frozenset({"db", "web"}))
     assert made.services["db"].keep and not made.services["db"].start
-    assert [c.name for c in made.services["web"].start] == ["app-web-1"]
+    assert [c.name for c in made.services["web"].start] == ["app-web-1"]  # it failed: again
+    stopped = _up(snapshot)  # no one waits for db to complete: a stopped service, started again
+    assert [c.name for c in stopped.services["db"].start] == ["app-db-1"]
 
 
 def test_scale_up_and_down_number_like_compose():
