@@ -496,3 +496,90 @@ def run(ctx, detach, remove, name, entrypoint, env, labels, user, workdir, volum
     except Exception as error:  # noqa: BLE001 - the engine's refusal
         _fail(message_of(error))
     raise SystemExit(code)
+
+
+@click.command()
+@click.option("--build", is_flag=True, help="Build images before starting containers.")
+@click.option("--force-recreate", is_flag=True, help="Recreate containers even if nothing changed.")
+@click.option("--no-recreate", is_flag=True, help="If containers already exist, don't recreate them.")
+@click.option("--pull", type=click.Choice(["always", "missing", "never"]), default="missing", show_default=True,
+              help="Pull image before running.")
+@click.option("--remove-orphans", is_flag=True, help="Remove containers for services not in the compose file.")
+@click.option("--scale", "scales", multiple=True, metavar="SERVICE=NUM", help="Scale SERVICE to NUM instances.")
+@click.argument("services", nargs=-1)
+@click.pass_context
+def create(ctx, build, force_recreate, no_recreate, pull, remove_orphans, scales, services):
+    """Creates containers for a service."""
+    ctx.invoke(up, detach=True, no_start=True, build=build, force_recreate=force_recreate, no_recreate=no_recreate,
+               pull=pull, remove_orphans=remove_orphans, scales=scales, services=services)
+
+
+@click.command()
+@click.option("--no-deps", is_flag=True, help="Don't start linked services.")
+@click.argument("scales", nargs=-1, required=True, metavar="SERVICE=REPLICAS...")
+@click.pass_context
+def scale(ctx, no_deps, scales):
+    """Scale services."""
+    services = tuple(entry.partition("=")[0] for entry in scales)
+    ctx.invoke(up, detach=True, no_recreate=True, no_deps=no_deps, scales=scales, services=services)
+
+
+def _split_cp(argument: str) -> tuple[str | None, str]:
+    service, colon, path = argument.partition(":")
+    if colon and not service.startswith(("/", ".")) and "/" not in service:
+        return service, path
+    return None, argument
+
+
+@click.command()
+@click.option("-a", "--archive", is_flag=True, help="Archive mode (copy all uid/gid information).")
+@click.option("--index", type=int, help="Index of the container if service has multiple replicas.")
+@click.argument("source")
+@click.argument("destination")
+@click.pass_obj
+def cp(obj, archive, index, source, destination):
+    """Copy files/folders between a service container and the local filesystem."""
+    import io
+    import os
+    import shutil
+    import tarfile
+    import tempfile
+    stack = Stack(_load(obj))
+    client = connect()
+    (from_service, from_path), (to_service, to_path) = _split_cp(source), _split_cp(destination)
+    if (from_service is None) == (to_service is None):
+        _fail("copying between services is not supported; one of SRC and DEST must be SERVICE:PATH")
+    try:
+        if from_service is not None:
+            container = _container_of(client, stack, from_service, index)
+            chunks, _ = client.api.get_archive(container["Id"], from_path)
+            data = b"".join(chunks)
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar, tempfile.TemporaryDirectory() as scratch:
+                tar.extractall(scratch, filter="tar" if archive else "data")
+                entry = os.path.join(scratch, os.listdir(scratch)[0])
+                target = os.path.join(to_path, os.path.basename(entry)) if os.path.isdir(to_path) else to_path
+                shutil.move(entry, target)
+            return
+        for container in [_container_of(client, stack, to_service, index)]:
+            into, name = to_path, os.path.basename(source.rstrip("/"))
+            try:
+                _, stat = client.api.get_archive(container["Id"], to_path)
+                is_dir = bool(stat and stat.get("mode", 0) & (1 << 31))
+            except Exception:  # noqa: BLE001 - it does not exist: source becomes that name
+                is_dir = False
+            if not is_dir:
+                into, name = os.path.dirname(to_path.rstrip("/")) or "/", os.path.basename(to_path.rstrip("/"))
+            buffer = io.BytesIO()
+
+            def owned_by_root(info):
+                if not archive:
+                    info.uid = info.gid = 0
+                    info.uname = info.gname = "root"
+                return info
+            with tarfile.open(fileobj=buffer, mode="w") as tar:
+                tar.add(source, arcname=name, filter=owned_by_root)
+            client.api.put_archive(container["Id"], into, buffer.getvalue())
+    except DaemonError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the engine's refusal
+        _fail(message_of(error))

@@ -19,6 +19,8 @@ class _Group(click.Group):
     """Commands registered by name and module, imported on use."""
 
     lazy = {"config": ("orchestrator.cli.config", "config"),
+            "cp": ("orchestrator.cli.compose", "cp"),
+            "create": ("orchestrator.cli.compose", "create"),
             "down": ("orchestrator.cli.compose", "down"),
             "events": ("orchestrator.cli.listing", "events"),
             "images": ("orchestrator.cli.listing", "images"),
@@ -28,6 +30,7 @@ class _Group(click.Group):
             "port": ("orchestrator.cli.listing", "port"),
             "restart": ("orchestrator.cli.lifecycle", "restart"),
             "rm": ("orchestrator.cli.lifecycle", "rm"),
+            "scale": ("orchestrator.cli.compose", "scale"),
             "start": ("orchestrator.cli.lifecycle", "start"),
             "stop": ("orchestrator.cli.lifecycle", "stop"),
             "top": ("orchestrator.cli.listing", "top"),

