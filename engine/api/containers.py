@@ -29,6 +29,7 @@ from .routes import Router, blocking
 STREAMS = {"stdin": 0, "stdout": 1, "stderr": 2}
 RAW = "application/vnd.docker.raw-stream"
 MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
+SHORT_ID_ALIAS_BEFORE = (1, 45)
 
 
 # The JSON types of the create fields the engine reads (Go's, in docker's
@@ -237,7 +238,15 @@ class Containers:
         return document(found[:limit] if limit > 0 else found)
 
     async def inspect(self, request: Request, id: str) -> Response:
-        return document(await blocking(self.service.inspect, id))
+        found = await blocking(self.service.inspect, id)
+        if request.version and tuple(map(int, request.version.split("."))) < SHORT_ID_ALIAS_BEFORE:
+            # before 1.45 docker listed these as aliases on user networks;
+            # compose v1 reads the short id there to know a container is connected
+            for name, endpoint in found["NetworkSettings"]["Networks"].items():
+                if name not in ("bridge", "host", "none"):
+                    wanted = [*(endpoint["Aliases"] or []), found["Id"][:12], found["Config"]["Hostname"]]
+                    endpoint["Aliases"] = list(dict.fromkeys(wanted))
+        return document(found)
 
     async def start(self, request: Request, id: str) -> Response:
         inspected = await blocking(self.service.inspect, id)

@@ -37,6 +37,14 @@ def bridged(record: dict) -> bool:
     return bool(record.get("networks"))
 
 
+def may_join(host: dict) -> bool:
+    """Whether networks can be connected: not with a namespace shared with
+    the host or another container, nor with none; a container disconnected
+    from all its networks still may (compose v1 reconnects that way)."""
+    value = mode(host)
+    return value not in (NONE, HOST) and not value.startswith("container:")
+
+
 def check_create(networks, config: dict, host: dict, networking: dict | None) -> dict:
     """The record's networking fields (``networks``, ``ports``) for a create, checked."""
     value = mode(host)

@@ -24,7 +24,7 @@ from engine.runtime import process
 from engine.runtime import spec as runtime_spec
 from engine.runtime.errors import RuntimeFailure
 from engine.state.store import StateStore
-from engine.volumes.service import ANONYMOUS
+from engine.volumes.service import ANONYMOUS, VolumeNotFound
 
 from . import config as merge
 from . import health, lifecycle, logs, networking, restart, security, supervisor, views
@@ -685,7 +685,7 @@ class ContainerService:
         """docker network connect: at once when it runs, at its next start otherwise."""
         record = self._find(ref)
         host = record["host_config"]
-        if self.networks is None or not networking.bridged(record):
+        if self.networks is None or not networking.may_join(host):
             raise Forbidden("container sharing network namespace with another container or host cannot be "
                             f"connected to any other network (container {record['name']} is in network mode "
                             f"{networking.mode(host)})")
@@ -797,14 +797,15 @@ class ContainerService:
             state = self.state(record, exit_record)
             if all or state in (lifecycle.RUNNING, lifecycle.PAUSED):
                 valid = exit_record if exit_record and exit_record.get("pid") == record.get("pid") else {}
-                out.append(views.summary(record, state, valid, self._endpoints(record, state)))
+                out.append(views.summary(record, state, valid, self._endpoints(record, state),
+                                         volume_source=self._volume_source))
         return sorted(out, key=lambda c: -c["Created"])
 
     def inspect(self, ref: str) -> dict:
         record = self._find(ref)
         state = self.state(record)
         return views.inspect(record, state, self._exit_of(record) or {}, self._endpoints(record, state),
-                             self._network_id)
+                             self._network_id, self._volume_source)
 
     def _endpoints(self, record: dict, state: str) -> dict | None:
         if self.networks is None or state not in (lifecycle.RUNNING, lifecycle.PAUSED):
@@ -813,6 +814,13 @@ class ContainerService:
 
     def _network_id(self, name: str) -> str:
         return self.networks.find(name)["id"] if self.networks is not None else ""
+
+    def _volume_source(self, name: str) -> str:
+        """A volume's host directory; "" before its first start creates it."""
+        try:
+            return str(self.volumes.path(name)) if self.volumes is not None else ""
+        except VolumeNotFound:
+            return ""
 
     def volume_users(self, name: str) -> list[str]:
         """Containers whose mounts name the volume (the volume service's in_use)."""

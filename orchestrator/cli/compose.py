@@ -36,7 +36,7 @@ class Stack:
         self.volumes: dict = rendered.get("volumes") or {}
         self.secrets: dict = rendered.get("secrets") or {}
         self.configs: dict = rendered.get("configs") or {}
-        self.graph = graph.build(self.services)
+        self.graph = graph.build(self.services, project.disabled)
 
     def dependencies(self) -> dict[str, dict[str, dict]]:
         return {name: {dep: {"condition": d.condition, "required": d.required, "restart": d.restart}
