@@ -65,6 +65,7 @@ def _follow(client, cid: str, name: str, printer: Printer, stop: threading.Event
     stopped."""
     started_at = None
     first = True
+    stopped_since = None
     while not stop.is_set():
         try:
             found = client.api.inspect_container(cid)
@@ -72,12 +73,19 @@ def _follow(client, cid: str, name: str, printer: Printer, stop: threading.Event
             return
         state = found["State"]
         if not first and state["StartedAt"] == started_at:
-            if not state["Restarting"] and not across_restarts:
+            if not across_restarts or not _restart_policy(found):
                 return
-            if not state["Running"] and not state["Restarting"] and not _restart_policy(found):
+            # A restart policy may start it again: the engine says "restarting"
+            # a moment after the exit; stopped for longer than that, it stays.
+            if state["Running"] or state["Restarting"]:
+                stopped_since = None
+            elif stopped_since is None:
+                stopped_since = time.monotonic()
+            elif time.monotonic() - stopped_since > 0.5:
                 return
-            time.sleep(0.1)
+            time.sleep(0.05)
             continue
+        stopped_since = None
         started_at = state["StartedAt"]
         if first and this_run:  # attached up: the output of this run, from its start
             since = _epoch(started_at)

