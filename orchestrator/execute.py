@@ -145,6 +145,9 @@ class Up:
         await _call(self.client.api.restart, container.id, timeout=self.timeout or 10)
         self.emit(Event("Container", container.name, "Started"))
 
+    async def _last_lines(self, cid: str) -> str:
+        return await _tail(self.client, cid)
+
     async def _await_dependencies(self, name: str) -> None:
         for dependency, entry in self.dependencies.get(name, {}).items():
             if dependency not in self.done:
@@ -179,15 +182,25 @@ class Up:
                         log = ((state.get("Health") or {}).get("Log") or [{}])[-1].get("Output", "").strip()
                         why = f"exited ({state['ExitCode']})" if not state["Running"] else "is unhealthy"
                         raise Failed(f"dependency failed to start: container {name} {why}"
-                                     + (f": {log}" if log else ""))
+                                     + (f" (last check: {log})" if log else "") + await self._last_lines(cid))
                 elif condition == "service_completed_successfully":
                     if state["Status"] == "exited":
                         if state["ExitCode"] != 0:
-                            raise Failed(f"service {service} didn't complete successfully: exit {state['ExitCode']}")
+                            raise Failed(f"service {service} didn't complete successfully: exit {state['ExitCode']}"
+                                         + await self._last_lines(cid))
                         self.emit(Event("Container", name, "Exited"))
                         break
                 await anyio.sleep(POLL)
                 found = await _call(self.client.api.inspect_container, cid)
+
+
+async def _tail(client, cid: str, lines: int = 5) -> str:
+    try:
+        output = await _call(client.api.logs, cid, tail=lines)
+    except Exception:  # noqa: BLE001 - removed meanwhile: no lines to show
+        return ""
+    text = output.decode(errors="replace").rstrip()
+    return "\n  last output:\n" + "\n".join(f"    {line}" for line in text.splitlines()) if text else ""
 
 
 async def wait_ready(client, containers: list[str], emit: Callable[[Event], None],
@@ -206,13 +219,15 @@ async def wait_ready(client, containers: list[str], emit: Callable[[Event], None
                 if state["ExitCode"] == 0:
                     emit(Event("Container", name, "Exited"))
                 else:
-                    problems[name] = f"container {name} exited ({state['ExitCode']})"
+                    problems[name] = f"container {name} exited ({state['ExitCode']})" + await _tail(client, cid)
                 return
             if state["Running"] and health in (None, "healthy"):
                 emit(Event("Container", name, "Healthy" if health else "Running"))
                 return
             if health == "unhealthy":
-                problems[name] = f"container {name} is unhealthy"
+                log = ((state.get("Health") or {}).get("Log") or [{}])[-1].get("Output", "").strip()
+                problems[name] = (f"container {name} is unhealthy" + (f" (last check: {log})" if log else "")
+                                  + await _tail(client, cid))
                 return
             if deadline is not None and time.monotonic() > deadline:
                 problems[name] = f"container {name} is not ready after {timeout:g}s"

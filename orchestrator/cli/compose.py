@@ -319,6 +319,9 @@ def ps(obj, show_all, quiet, list_services, statuses, template, services):
 def logs(obj, follow, tail, timestamps, no_color, no_log_prefix, since, until, index, services):
     """View output from containers."""
     from orchestrator.logs import show_logs
+
+    from .listing import timestamp_arg
+    since, until = (float(t) if t else None for t in (timestamp_arg(since), timestamp_arg(until)))
     stack = Stack(_load(obj))
     client = connect()
     show_logs(client, stack.name, list(services), follow=follow, tail=tail, timestamps=timestamps,

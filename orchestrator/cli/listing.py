@@ -192,7 +192,7 @@ def version(fmt, short):
         click.echo(f"Dockyard Compose version v{number}")
 
 
-def _timestamp(value: str | None) -> str | None:
+def timestamp_arg(value: str | None) -> str | None:
     """docker's ``--since``/``--until``: Unix seconds, a duration before now
     (``10m``, ``1h30m``) or an RFC 3339 date; as Unix seconds for the engine."""
     import time
@@ -227,7 +227,7 @@ def events(obj, as_json, since, until, services):
     name = _project_name(obj)
     client = connect()
     try:
-        stream = client.api.events(since=_timestamp(since), until=_timestamp(until),
+        stream = client.api.events(since=timestamp_arg(since), until=timestamp_arg(until),
                                    filters={"label": [f"{PROJECT}={name}"]}, decode=True)
         for document in stream:
             event = event_of(document, tuple(services))

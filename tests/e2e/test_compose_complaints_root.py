@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -77,3 +78,19 @@ def test_file_secrets_and_configs_are_mounted(project):
     assert out == b"s3cret\ndebug = true\n"
     done = project.run("exec", "-T", "app", "sh", "-c", "echo x > /run/secrets/token")
     assert done.returncode != 0  # read-only
+
+
+def test_logs_since_until_and_tail(project):
+    project.write("""
+        services:
+          talker:
+            image: busybox
+            command: ["sh", "-c", "echo one; echo two; echo three; exec sleep 600"]
+        """)
+    project.ok("up", "-d")
+    deadline = time.monotonic() + 10
+    while b"three" not in project.ok("logs").stdout and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert project.ok("logs", "--no-log-prefix", "--tail", "1").stdout == b"three\n"
+    assert project.ok("logs", "--no-log-prefix", "--since", "1h").stdout == b"one\ntwo\nthree\n"
+    assert project.ok("logs", "--no-log-prefix", "--until", "1h").stdout == b""

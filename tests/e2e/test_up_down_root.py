@@ -138,7 +138,7 @@ def test_a_failing_dependency_stops_its_dependents_with_the_reason(project):
         services:
           db:
             image: busybox
-            command: ["sleep", "600"]
+            command: ["sh", "-c", "echo cannot find the disk; exec sleep 600"]
             healthcheck:
               test: ["CMD", "false"]
               interval: 100ms
@@ -152,7 +152,9 @@ def test_a_failing_dependency_stops_its_dependents_with_the_reason(project):
         """)
     done = project.run("up", "-d")
     assert done.returncode == 1
-    assert f"container {project.name}-db-1 is unhealthy" in done.stderr.decode()
+    assert f"service web: dependency failed to start: container {project.name}-db-1 is unhealthy" \
+        in done.stderr.decode()
+    assert "last output:\n    cannot find the disk" in done.stderr.decode()
     assert _inspect(project, f"{project.name}-web-1")["State"]["Status"] == "created"  # never started
 
 
