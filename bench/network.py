@@ -59,6 +59,8 @@ import time
 import traceback
 from pathlib import Path
 
+from api import cgroups_named, ensure_tool, mounts_under, naming, remove_cgroups  # bench/api.py, beside it
+
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
@@ -302,47 +304,7 @@ def inner_dns_load(server: str, port: int, names: list[str], seconds: float, win
 
 # --- tools ---------------------------------------------------------------------------
 
-def apt_install(*packages: str) -> None:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    command = ["apt-get", "install", "-y", "-q", *packages]
-    if subprocess.run(command, capture_output=True, env=env, check=False).returncode != 0:
-        subprocess.run(["apt-get", "update", "-q"], capture_output=True, env=env, check=False)
-        subprocess.run(command, capture_output=True, env=env, check=False)
 
-
-def ensure(binary: str, package: str) -> str | None:
-    found = shutil.which(binary, path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-    if not found:
-        print(f"installing {package} (apt-get install -y {package}) ...", flush=True)
-        apt_install(package)
-        found = shutil.which(binary, path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-    return found
-
-
-def naming(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                if text.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
-
-
-def mounts_under(path: Path) -> list[str]:
-    return [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()
-            if line.split()[1] == str(path) or line.split()[1].startswith(f"{path}/")]
-
-
-def cgroups_named(name: str) -> list[Path]:
-    found = []
-    for line in Path("/proc/self/mounts").read_text().splitlines():
-        fields = line.split()
-        if fields[2] in ("cgroup", "cgroup2") and (Path(fields[1]) / name).is_dir():
-            found.append(Path(fields[1]) / name)
-    return found
 
 
 # --- the benchmark ---------------------------------------------------------------------
@@ -604,16 +566,7 @@ class Bench:
                     notes.append(f"container process {pid} was left; killed")
                     os.kill(int(pid), signal.SIGKILL)
         time.sleep(0.2)
-        for group in cgroups_named(self.parent):
-            for below in sorted((p for p in group.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-                try:
-                    below.rmdir()
-                except OSError:
-                    pass
-            try:
-                group.rmdir()
-            except OSError as exc:
-                notes.append(f"cgroup {group} left: {exc.strerror}")
+        notes += remove_cgroups(self.parent)
         for ref in [n for n in os.listdir("/run/netns") if n.startswith(f"{self.netns}-r")] \
                 if os.path.isdir("/run/netns") else []:
             subprocess.run(["ip", "netns", "del", ref], capture_output=True, check=False)
@@ -672,8 +625,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench/network.py needs {tool} on PATH", file=sys.stderr)
             return 1
     sys.stdout.reconfigure(line_buffering=True)
-    dnsmasq = ensure("dnsmasq", "dnsmasq-base")
-    dnsperf = ensure("dnsperf", "dnsperf")
+    dnsmasq = ensure_tool("dnsmasq", "dnsmasq-base")
+    dnsperf = ensure_tool("dnsperf", "dnsperf")
     signal.signal(signal.SIGTERM, _interrupt)
     bench = Bench(args)
     began, status, step = time.monotonic(), 0, "set-up"
@@ -693,7 +646,7 @@ def main(argv: list[str] | None = None) -> int:
         row("NetworkService.release, per container (ms)", a["release"], "", 3)
         row(f"release all {n} + close their netns fds (s)", a["down"], "", 3)
         gone = statistics.median(a["gone"])
-        row(f"  ... until no veth is left on the bridge (s)", a["gone"],
+        row("  ... until no veth is left on the bridge (s)", a["gone"],
             f"goal < {GOAL_DOWN_S:g} s: {verdict(gone < GOAL_DOWN_S)}", 3)
         row(f"reference: ip netns del of {n}, until no veth is left (s)", a["ip_down"], "reference", 3)
 

@@ -35,6 +35,15 @@ class Daemon:
     process: subprocess.Popen
     netns: str = ""  # the network namespace it runs in (the test's "host")
 
+    def relaunch(self) -> None:
+        """Start the daemon again (after a test killed it) and wait until it answers."""
+        log = self.run.parent / "daemon.log"
+        self.process = subprocess.Popen(list(self.process.args), cwd=REPO, stdout=open(log, "ab"),
+                                        stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while self.docker("version").returncode != 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     def in_netns(self, *args: str, input: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
         """A command in the daemon's network namespace (curl, python, ...)."""
         return subprocess.run(["nsenter", f"--net=/run/netns/{self.netns}", *args], input=input,

@@ -17,7 +17,6 @@ import dnslib
 import pytest
 
 from engine.networks.netlink import in_netns
-from tests.api.conftest import REPO
 
 pytestmark = pytest.mark.root
 BOTH_HOSTS = pytest.mark.parametrize("daemon", ["plain", "forward-drop"], indirect=True)
@@ -262,12 +261,7 @@ def test_names_and_ports_come_back_when_the_daemon_is_killed_and_restarted(daemo
     serve(daemon, "asker", "kept")
     daemon.process.kill()
     daemon.process.wait()
-    log = daemon.run.parent / "daemon.log"
-    daemon.process = subprocess.Popen(list(daemon.process.args), cwd=REPO, stdout=open(log, "ab"),
-                                      stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
-    while daemon.docker("version").returncode != 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    daemon.relaunch()
     assert ok(daemon.docker("exec", "asker", "sh", "-c", fetch("http://keeper/"))).strip() == "hello"
     assert ok(daemon.in_netns("curl", "-sS", "-m", "5", "http://127.0.0.1:8088/")).strip() == "hello"
     done = daemon.docker("run", "--rm", "-p", "8088:80", "busybox", "true")  # still held for keeper

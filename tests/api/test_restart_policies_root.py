@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-from tests.api.conftest import REPO
 
 pytestmark = pytest.mark.root
 
@@ -64,12 +63,7 @@ def test_unless_stopped_across_a_daemon_restart(daemon):
     daemon.process.wait()
     pid = _pid_of_container_process(daemon, "kept")
     subprocess.run(["kill", "-9", str(pid)], check=True)  # it dies while no daemon watches
-    log = daemon.run.parent / "daemon.log"
-    daemon.process = subprocess.Popen(list(daemon.process.args), cwd=REPO, stdout=open(log, "ab"),
-                                      stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
-    while daemon.docker("version").returncode != 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    daemon.relaunch()
     state = _until(daemon, "kept", lambda s: s["Running"] and s["Pid"] != pid, timeout=20)
     assert state["RestartCount"] == 1
     assert _state(daemon, "stopped")["Status"] == "exited"
