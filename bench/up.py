@@ -560,9 +560,9 @@ def report(bench: Bench) -> None:
     n_health, n_flat = len(bench.health["services"]), bench.args.services
     ours = bench.tools[0]
     print(f"{'':<4}{'':<28}{'up -d':>24}{'down -v -t 0':>26}   (s; median, min-max over rounds)")
-    gates = " <- ".join(chain[:-1])
-    for stack, title in (("health", f"1. {n_health} services, two health gates in a chain ({gates}; interval 1s;"
-                                    " service_healthy)"),
+    gates = " -> ".join(chain)
+    health_title = f"1. {n_health} services, health gates in a chain ({gates}; service_healthy, interval 1s)"
+    for stack, title in (("health", health_title),
                          ("flat", f"2. {n_flat} services, flat (busybox sleep 3600)")):
         print(title)
         for tool in bench.tools:

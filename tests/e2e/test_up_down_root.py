@@ -186,3 +186,26 @@ def test_keys_the_engine_cannot_honour_stop_up_before_anything_is_made(project):
     done = project.run("up", "-d")
     assert done.returncode == 1 and b"service odd" in done.stderr and b"ipc" in done.stderr
     assert project.daemon.docker("network", "ls", "-q", "--filter", f"name={project.name}").stdout == b""
+
+
+def test_ps_filters_and_formats(project):
+    project.write("""
+        services:
+          up:
+            image: busybox
+            command: ["sleep", "600"]
+          done:
+            image: busybox
+            command: ["true"]
+        """)
+    project.ok("up", "-d")
+    names = lambda *args: sorted(project.ok("ps", *args, "--format", "{{.Service}}").stdout.decode().split())  # noqa: E731
+    assert names() == ["up"]
+    assert names("-a") == ["done", "up"]
+    assert names("--status", "exited") == ["done"]
+    assert names("--filter", "status=running") == ["up"]
+    assert project.ok("ps", "-q").stdout.decode().strip() == json.loads(
+        project.daemon.docker("inspect", f"{project.name}-up-1").stdout)[0]["Id"]
+    table = project.ok("ps", "-a").stdout.decode().splitlines()
+    assert table[0].split() == ["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"]
+    assert project.run("ps", "--filter", "label=x").returncode == 1
