@@ -6,6 +6,7 @@ pays for click alone. Errors become messages in ``exit.py``, nowhere else.
 """
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -76,10 +77,14 @@ class _Group(click.Group):
               "(up, down).")
 @click.option("--parallel", type=int, default=-1, show_default=True, metavar="N",
               help="Control max parallelism, -1 for unlimited.")
+@click.option("-H", "--host", metavar="URL", help="The engine to talk to (unix://PATH; default: "
+              "$DOCKYARD_HOST, $DOCKER_HOST, else Dockyard's own engine, started on first use).")
 @click.version_option(package_name="dockyard", prog_name="dockyard")
 @click.pass_context
-def cli(ctx, files, project_name, project_directory, env_files, profiles, progress, ansi, dry_run, parallel):
+def cli(ctx, files, project_name, project_directory, env_files, profiles, progress, ansi, dry_run, parallel, host):
     """Define and run multi-container applications with Dockyard."""
+    if host:  # engine.client.from_env reads it first
+        os.environ["DOCKYARD_HOST"] = host
     ctx.obj = {"files": files, "project_name": project_name, "project_directory": project_directory,
                "env_files": env_files, "profiles": profiles, "progress": progress, "ansi": ansi,
                "dry_run": dry_run, "parallel": parallel}

@@ -1,6 +1,6 @@
 """The orchestrator talks to the engine only through engine.client, so it
 drives any Docker API: here podman's (`podman system service`), selected
-with DOCKYARD_HOST. Services without networks: podman's own networking
+with --host (or DOCKYARD_HOST). Services without networks: podman's own networking
 would change the machine's namespace."""
 from __future__ import annotations
 
@@ -31,12 +31,12 @@ def test_up_ps_logs_exec_down_against_podman(podman, tmp_path):  # noqa: F811 - 
             command: ["sleep", "600"]
             depends_on: [first]
         """))
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKYARD_HOST": podman.api.base_url}
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
     name = f"pod{uuid.uuid4().hex[:8]}"
 
     def dockyard(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([DOCKYARD, "-p", name, *args], cwd=tmp_path, env=env, capture_output=True,
-                              timeout=120)
+        return subprocess.run([DOCKYARD, "--host", podman.api.base_url, "-p", name, *args], cwd=tmp_path, env=env,
+                              capture_output=True, timeout=120)
     try:
         done = dockyard("up", "-d")
         assert done.returncode == 0, done.stderr
