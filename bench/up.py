@@ -91,6 +91,8 @@ STEP_TIMEOUT = 300
 # benchmark): shown as the goal's base when no peer runs (--only dockyard).
 REFERENCE = {("health", "down"): 1.4, ("flat", "up"): 10.1, ("flat", "down"): 4.9}
 REFERENCE_FLAT_SERVICES = 50
+# Made by netavark for podman-compose's networks (aardvark-dns), beside bench/api.py's HOST_PATHS.
+EXTRA_HOST_PATHS = ("/run/containers/networks/aardvark-dns",)
 
 
 class Failed(Exception):
@@ -354,6 +356,7 @@ class Bench:
         self.parent = f"dockyard-bench-{self.tag}"
         self.tmp = Path(tempfile.mkdtemp(prefix=f"dyb-up-{self.tag}-"))
         self.host_before = {path: os.path.lexists(path) for path in HOST_PATHS}
+        self.extra_before = {path: os.path.lexists(path) for path in EXTRA_HOST_PATHS}
         self.aardvark_before = set(self.pids_of("aardvark-dns"))
         self.ours = NetnsDockyard(self.tmp / "dockyard", self.parent, f"dyb-{self.tag}")
         self.dockerd = Dockerd(self.tmp / "d", f"{self.parent}-dockerd", shutil.which("docker") or "docker")
@@ -497,10 +500,17 @@ class Bench:
         if os.path.isdir("/run/netns") and set(os.listdir("/run/netns")) - {self.ours.netns}:
             self.host_before["/run/netns"] = True  # others' namespaces live there: never unmount it
         text = cleanup(self.ours, [self.dockerd, self.podman], self.tmp, self.parent, self.host_before)
-        for pid in set(self.pids_of("aardvark-dns")) - self.aardvark_before:
+        for pid in set(self.pids_of("aardvark-dns")) - self.aardvark_before:  # podman's network DNS
             notes.append(f"aardvark-dns {pid} ({cmdline(pid)[:60]}) was left; ended")
             end(pid, 5)
-        left = []
+        for path in (p for p, there in self.extra_before.items() if not there and os.path.isdir(p)):
+            try:
+                os.rmdir(path)  # only when empty; what is in it is reported below
+                notes.append(f"removed {path}")
+            except OSError:
+                pass
+        left = [path for path, there in {**self.host_before, **self.extra_before}.items()
+                if not there and os.path.lexists(path)]
         left += [f"process {pid} ({cmdline(pid)[:60]})" for pid in naming(str(self.tmp))]
         for name in (self.parent, f"{self.parent}-dockerd", f"{self.parent}-podman"):
             left += [f"cgroup {group}" for group in cgroups_named(name)]
@@ -640,6 +650,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; temp dir {bench.tmp}")
     try:
         bench.setup()
+        if args.only:
+            print("  peers: skipped (--only dockyard); goals against peers use the reference figures")
         for tool in bench.tools:
             state = tool.reason and f"not measured: {tool.reason}" or tool.failure and f"FAILED: {tool.failure}" \
                 or tool.version

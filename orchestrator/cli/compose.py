@@ -96,6 +96,26 @@ def _fail(message: str) -> None:
     raise DaemonError(message)
 
 
+def _built_images(client, stack: Stack, services) -> None:
+    """A service with ``build:`` and no ``image:`` runs compose's name for
+    its image (``<project>-<service>``) when that image is there; building
+    it is not supported yet."""
+    from engine.client.errors import NotFound
+
+    from orchestrator import naming
+    for name in services:
+        service = stack.services[name]
+        if service.get("image") or not service.get("build"):
+            continue
+        image = naming.image_name(stack.name, name, service)
+        try:
+            client.api.inspect_image(image)
+        except NotFound:
+            _fail(f"service {name}: its image {image} must be built, and building images is not supported yet: "
+                  f"build it with docker build -t {image} (against this engine), or give the service an image")
+        service["image"] = image
+
+
 def _check_images(client, stack: Stack, services) -> None:
     from engine.client.errors import NotFound
     missing = []
@@ -166,11 +186,10 @@ def up(obj, detach, wait, wait_timeout, force_recreate, no_recreate, always_recr
     chosen = set(selected) if no_deps else stack.graph.closure(selected)
     order = [name for name in stack.graph.start_order() if name in chosen]
     problems = [m for name in order for m in translate.unsupported(name, stack.services[name])]
-    problems += [f"service {name}: build is not supported yet: give it an image (and build it with docker build)"
-                 for name in order if stack.services[name].get("build") and not stack.services[name].get("image")]
     if problems:
         _fail("\n".join(problems))
     client = connect()
+    _built_images(client, stack, order)
     _check_images(client, stack, order)
     snapshot = observe.snapshot(client, stack.name, [s["name"] for s in stack.networks.values()],
                                 [s["name"] for s in stack.volumes.values()])
@@ -244,8 +263,6 @@ def down(obj, volumes, remove_orphans, timeout, rmi, services):
     import anyio
 
     from orchestrator import execute, observe, plan
-    if rmi:
-        _fail("--rmi: removing images with down is not supported yet (use dockyard image rm)")
     stack = Stack(_load(obj))
     client = connect()
     snapshot = observe.snapshot(client, stack.name)
@@ -259,15 +276,20 @@ def down(obj, volumes, remove_orphans, timeout, rmi, services):
         v for v in observe.project_volumes(client, stack.name) if v in own_volumes]
     the_plan = plan.down(stack.graph.levels(), snapshot, networks, removable, remove_orphans)
     leftover = [c.name for c in snapshot.containers if not any(c in level for level in the_plan.stop_levels)]
-    if the_plan.empty:
+    images = _images_to_remove(client, stack, rmi) if rmi and not services else []
+    if the_plan.empty and not images:
         click.echo(f'Warning: No resource found to remove for project "{stack.name}".', err=True)
         return
     if obj.get("dry_run"):
-        _dry_run(obj, plan.down_steps(the_plan))
+        _dry_run(obj, plan.down_steps(the_plan) + [("Image", i, s) for i in images for s in ("Removing", "Removed")])
         return
     progress = _progress(obj)
     try:
         anyio.run(execute.limited, obj.get("parallel", -1), execute.down, client, the_plan, progress.emit, timeout)
+        for image in images:
+            progress.emit(execute.Event("Image", image, "Removing"))
+            client.api.remove_image(image)
+            progress.emit(execute.Event("Image", image, "Removed"))
     except Exception as error:  # noqa: BLE001 - the engine's refusal
         _fail(message_of(error))
     finally:
@@ -276,6 +298,26 @@ def down(obj, volumes, remove_orphans, timeout, rmi, services):
         click.echo(f"WARN: Found orphan containers ({', '.join(leftover)}) for this project. If you removed or "
                    "renamed this service in your compose file, you can run this command with the "
                    "--remove-orphans flag to clean it up.", err=True)
+
+
+def _images_to_remove(client, stack: Stack, rmi: str) -> list[str]:
+    """``down --rmi``: ``all`` the services' images, ``local`` only those
+    without an ``image:`` of their own (compose's name for what it builds)."""
+    from engine.client.errors import NotFound
+
+    from orchestrator import naming
+    wanted = []
+    for name, service in stack.services.items():
+        if rmi == "local" and service.get("image"):
+            continue
+        image = naming.image_name(stack.name, name, service)
+        try:
+            client.api.inspect_image(image)
+        except NotFound:
+            continue
+        if image not in wanted:
+            wanted.append(image)
+    return wanted
 
 
 @click.command()
@@ -478,6 +520,8 @@ def run(ctx, detach, remove, name, entrypoint, env, labels, user, workdir, volum
     if problems:
         _fail("\n".join(problems))
     client = connect()
+    _built_images(client, stack, [service])
+    spec["image"] = stack.services[service]["image"]
     _check_images(client, stack, [service])
     slug = secrets.token_hex(32)
     cname = name or f"{stack.name}-{service}-run-{slug[:12]}"

@@ -209,3 +209,22 @@ def test_ps_filters_and_formats(project):
     table = project.ok("ps", "-a").stdout.decode().splitlines()
     assert table[0].split() == ["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"]
     assert project.run("ps", "--filter", "label=x").returncode == 1
+
+
+def test_down_rmi_local_removes_what_compose_would_have_built(project):
+    project.daemon.docker("tag", "busybox", f"{project.name}-built")  # stands for the build's result
+    project.write("""
+        services:
+          built:
+            build: .
+            command: ["sleep", "600"]
+          plain:
+            image: busybox
+            command: ["sleep", "600"]
+        """)
+    (project.directory / "Dockerfile").write_text("FROM busybox\n")
+    project.ok("up", "-d")
+    done = project.ok("down", "-t", "0", "--rmi", "local")
+    assert f"Image {project.name}-built  Removed" in done.stderr.decode()
+    assert project.daemon.docker("image", "inspect", f"{project.name}-built").returncode != 0
+    assert project.daemon.docker("image", "inspect", "busybox").returncode == 0  # not the project's own
