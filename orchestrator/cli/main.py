@@ -20,7 +20,7 @@ class _Group(click.Group):
     """Commands registered by name and module, imported on use."""
 
     lazy = {"config": ("orchestrator.cli.config", "config"),
-            "cp": ("orchestrator.cli.compose", "cp"),
+            "cp": ("orchestrator.cli.oneoff", "cp"),
             "create": ("orchestrator.cli.compose", "create"),
             "down": ("orchestrator.cli.compose", "down"),
             "events": ("orchestrator.cli.listing", "events"),
@@ -38,8 +38,8 @@ class _Group(click.Group):
             "unpause": ("orchestrator.cli.lifecycle", "unpause"),
             "version": ("orchestrator.cli.listing", "version"),
             "wait": ("orchestrator.cli.lifecycle", "wait"),
-            "exec": ("orchestrator.cli.compose", "exec_"),
-            "run": ("orchestrator.cli.compose", "run"),
+            "exec": ("orchestrator.cli.oneoff", "exec_"),
+            "run": ("orchestrator.cli.oneoff", "run"),
             "logs": ("orchestrator.cli.compose", "logs"),
             "ps": ("orchestrator.cli.compose", "ps"),
             "up": ("orchestrator.cli.compose", "up"),
