@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import select
 import signal
 import subprocess
 import time
@@ -37,11 +38,19 @@ def test_ctrl_c_stops_the_project_gracefully(project):
         seen += os.read(main, 65536)
     assert b"talker-1  | hello" in seen, seen
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does in a terminal
-    while process.poll() is None and time.monotonic() < deadline:
+    while True:  # all it wrote, also after it ended (the terminal keeps it)
+        ready, _, _ = select.select([main], [], [], 0.5)
+        if not ready:
+            if process.poll() is not None or time.monotonic() > deadline:
+                break
+            continue
         try:
-            seen += os.read(main, 65536)
-        except OSError:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: no writer is left
             break
+        if not chunk:
+            break
+        seen += chunk
     assert process.wait(timeout=30) == 130
     assert b"Gracefully stopping..." in seen and b"talker-1  | bye" in seen, seen
     assert _state(project, f"{project.name}-talker-1")["ExitCode"] == 0  # it got SIGTERM and ended well
