@@ -4,6 +4,7 @@ across its restarts) and attached ``up`` (which also says when a container
 exits, and stops the project on Ctrl-C: a second one kills it)."""
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import time
@@ -165,25 +166,32 @@ def follow_project(client, project: str, services: list[str], *, timeout, color:
     threads = [threading.Thread(target=watch, args=(name, s), daemon=True) for name, s in targets]
     for thread in threads:
         thread.start()
-    interrupts, stopping = 0, None
-    while any(t.is_alive() for t in threads):
-        try:
+    # Ctrl-C is counted, not raised: a KeyboardInterrupt could land anywhere
+    # in this loop and end it with the containers' output unread.
+    interrupts = [0]
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupts.__setitem__(0, interrupts[0] + 1))
+    handled, stopping = 0, None
+    try:
+        while any(t.is_alive() for t in threads):
             for thread in threads:
-                thread.join(0.1)
-            if abort_on_exit and ended and stopping is None:
+                thread.join(0.05)
+            if interrupts[0] > handled:
+                handled = interrupts[0]
+                if handled == 1:
+                    sys.stderr.write("Gracefully stopping... (press Ctrl+C again to force)\n")
+                    stopping = _stop_all(client, everything, timeout, kill=False)
+                else:
+                    _stop_all(client, everything, timeout, kill=True).join()
+                    stop.set()
+                    return 130
+            elif abort_on_exit and ended and stopping is None:
                 sys.stderr.write("Aborting on container exit...\n")
                 stopping = _stop_all(client, everything, timeout, kill=False)
-        except KeyboardInterrupt:
-            interrupts += 1
-            if interrupts == 1:
-                sys.stderr.write("Gracefully stopping... (press Ctrl+C again to force)\n")
-                stopping = _stop_all(client, everything, timeout, kill=False)
-            else:
-                _stop_all(client, everything, timeout, kill=True).join()
-                stop.set()
-                return 130
-    if stopping is not None:
-        stopping.join()
+        if stopping is not None:
+            stopping.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    interrupts = interrupts[0]
     if exit_code_from is not None:
         return next((code for service, code in ended if service == exit_code_from), 0)
     if abort_on_exit and ended:
