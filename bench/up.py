@@ -77,6 +77,7 @@ from bench.api import (
     first_line,
     mounts_under,
     naming,
+    restore_host_paths,
     wait_for_socket,
 )
 
@@ -92,7 +93,7 @@ STEP_TIMEOUT = 300
 REFERENCE = {("health", "down"): 1.4, ("flat", "up"): 10.1, ("flat", "down"): 4.9}
 REFERENCE_FLAT_SERVICES = 50
 # Made by netavark for podman-compose's networks (aardvark-dns), beside bench/api.py's HOST_PATHS.
-EXTRA_HOST_PATHS = ("/run/containers/networks/aardvark-dns",)
+EXTRA_HOST_PATHS = ("/run/containers/networks/aardvark-dns", "/run/containers/networks/aardvark.lock")
 
 
 class Failed(Exception):
@@ -503,12 +504,17 @@ class Bench:
         for pid in set(self.pids_of("aardvark-dns")) - self.aardvark_before:  # podman's network DNS
             notes.append(f"aardvark-dns {pid} ({cmdline(pid)[:60]}) was left; ended")
             end(pid, 5)
-        for path in (p for p, there in self.extra_before.items() if not there and os.path.isdir(p)):
+        for path in (p for p, there in self.extra_before.items() if not there and os.path.lexists(p)):
+            if self.pids_of("aardvark-dns"):
+                break  # another's podman network is up: its DNS may be using them
             try:
-                os.rmdir(path)  # only when empty; what is in it is reported below
+                os.rmdir(path) if os.path.isdir(path) else os.unlink(path)  # a dir only when empty
                 notes.append(f"removed {path}")
             except OSError:
                 pass
+        again = restore_host_paths(self.host_before)  # /run/containers/networks, when it is empty now
+        if again:
+            notes.append(f"removed {', '.join(again)}")
         left = [path for path, there in {**self.host_before, **self.extra_before}.items()
                 if not there and os.path.lexists(path)]
         left += [f"process {pid} ({cmdline(pid)[:60]})" for pid in naming(str(self.tmp))]

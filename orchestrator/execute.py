@@ -142,7 +142,11 @@ class Up:
 
     async def _restart(self, container: Existing) -> None:
         self.emit(Event("Container", container.name, "Restarting"))
-        await _call(self.client.api.restart, container.id, timeout=self.timeout or 10)
+        timeout = self.timeout
+        if timeout is None:  # the container's own (stop_grace_period), else docker's 10; -t 0 stays 0
+            found = await _call(self.client.api.inspect_container, container.id)
+            timeout = (found.get("Config") or {}).get("StopTimeout")
+        await _call(self.client.api.restart, container.id, timeout=10 if timeout is None else timeout)
         self.emit(Event("Container", container.name, "Started"))
 
     async def _last_lines(self, cid: str) -> str:
@@ -240,20 +244,26 @@ async def wait_ready(client, containers: list[str], emit: Callable[[Event], None
 
 
 async def down(client, plan: DownPlan, emit: Callable[[Event], None], timeout: int | None) -> None:
-    """Stop and remove the containers level by level (dependents first,
-    each level at once), then the networks and volumes."""
-    async def remove(container: Existing) -> None:
+    """Stop the containers level by level (dependents first, each level at
+    once); removal is off that path: each container goes as soon as it has
+    stopped. Then the networks and volumes."""
+    async def stop(container: Existing) -> None:
         if container.state in ("running", "paused", "restarting"):
             emit(Event("Container", container.name, "Stopping"))
             await _call(client.api.stop, container.id, timeout=timeout)
             emit(Event("Container", container.name, "Stopped"))
+
+    async def remove(container: Existing) -> None:
         emit(Event("Container", container.name, "Removing"))
         await _call(client.api.remove_container, container.id, force=True)
         emit(Event("Container", container.name, "Removed"))
-    for level in plan.stop_levels:
-        async with anyio.create_task_group() as group:
+    async with anyio.create_task_group() as removals:
+        for level in plan.stop_levels:
+            async with anyio.create_task_group() as group:
+                for container in level:
+                    group.start_soon(stop, container)
             for container in level:
-                group.start_soon(remove, container)
+                removals.start_soon(remove, container)
 
     async def network(name: str) -> None:
         emit(Event("Network", name, "Removing"))

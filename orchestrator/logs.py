@@ -160,8 +160,8 @@ def follow_project(client, project: str, services: list[str], *, timeout, color:
             return
         code = client.api.inspect_container(summary["Id"])["State"]["ExitCode"]
         ended.append((summary["Labels"].get("com.docker.compose.service"), code))
-        with printer.lock:  # compose's line, without a prefix
-            printer.stream.write(f"{summary['Names'][0].lstrip('/')} exited with code {code}\n")
+        with printer.lock:  # compose's line, without a prefix, the name without the project's
+            printer.stream.write(f"{name} exited with code {code}\n")
             printer.stream.flush()
     threads = [threading.Thread(target=watch, args=(name, s), daemon=True) for name, s in targets]
     for thread in threads:

@@ -9,7 +9,7 @@ import sys
 import click
 
 from .calls import DaemonError, connect, message_of
-from .compose import Stack, _built_images, _check_images, _fail, _load, up
+from .compose import Stack, _built_images, _check_images, _fail, _load, _progress, up
 
 
 def _container_of(client, stack: Stack, service: str, index: int | None) -> dict:
@@ -75,6 +75,25 @@ def exec_(obj, detach, no_tty, env, user, workdir, index, privileged, service, c
     except Exception as error:  # noqa: BLE001 - the engine's refusal
         _fail(message_of(error))
     raise SystemExit(code or 0)
+
+
+def _networks_and_volumes(obj: dict, client, stack: Stack) -> None:
+    """The project's networks and volumes, made if missing: a one-off needs
+    them also when no ``up`` ran for it (``--no-deps``, no dependencies)."""
+    import anyio
+
+    from orchestrator import execute, observe, plan
+    snapshot = observe.snapshot(client, stack.name, [s["name"] for s in stack.networks.values()],
+                                [s["name"] for s in stack.volumes.values()])
+    the_plan = plan.up(stack.name, {}, [], {}, stack.networks, stack.volumes, snapshot, plan.UpOptions())
+    if not the_plan.networks and not the_plan.volumes:
+        return
+    progress = _progress(obj)
+    try:
+        anyio.run(execute.Up(client, the_plan, None, {}, stack.network_specs(), stack.volume_specs(),
+                             progress.emit).run)
+    finally:
+        progress.close()
 
 
 def _short_volume(text: str) -> dict:
@@ -164,6 +183,7 @@ def run(ctx, detach, remove, name, entrypoint, env, labels, user, workdir, volum
                            if stack.networks.get(k, {}).get("name") == key), [])
             endpoint["Aliases"] = [cname, service, *wanted]
     try:
+        _networks_and_volumes(obj, client, stack)
         created = client.api.create_container_from_config(body, cname)
         cid = created["Id"]
         if detach:
