@@ -494,7 +494,7 @@ class Containers:
             return data if tty else frame(entry.stream, data)
 
         if request.flag("follow"):
-            chunks = self._follow(id, wanted, encode, tail=tail_count)
+            chunks = self._follow(id, wanted, encode, tail=tail_count, since=since)
         else:
             entries = await blocking(self.service.logs, id, tail=tail_count, since=since, until=until)
 
@@ -504,13 +504,15 @@ class Containers:
         return Response(200, content_type=RAW if tty else MULTIPLEXED, stream=chunks)
 
     async def _follow(self, cid: str, wanted: set[str], encode, *, tail: int | None = None,
-                      skip: int | None = None):
+                      skip: int | None = None, since: float | None = None):
         """The last ``tail`` entries (or all after the first ``skip``), then new
         ones as they are written, until the container's output has ended. The
         file is read in short worker-thread calls: a follower holds no thread
         while it waits."""
         path = await blocking(self.service.log_path, cid)
         existing, position = await blocking(logs_read_from, path, 0)
+        if since is not None:  # as without follow: since first, then tail
+            existing = [e for e in existing if e.seconds >= since]
         if skip is not None:
             existing = existing[skip:]
         elif tail is not None and tail >= 0:
