@@ -88,9 +88,9 @@ _LIST_FILTERS = {"label", "name", "status", "id", "ancestor", "health", "network
 
 def _health_of(summary: dict) -> str:
     status = summary.get("Status") or ""
-    for word, health in (("(health: starting)", "starting"), ("(healthy)", "healthy"), ("(unhealthy)", "unhealthy")):
+    for word, found in (("(health: starting)", "starting"), ("(healthy)", "healthy"), ("(unhealthy)", "unhealthy")):
         if status.endswith(word):
-            return health
+            return found
     return "none"
 
 

@@ -15,7 +15,6 @@ must not import engine.containers or engine.runtime.
 """
 from __future__ import annotations
 
-import io
 import json
 import re
 import time
