@@ -257,13 +257,21 @@ async def down(client, plan: DownPlan, emit: Callable[[Event], None], timeout: i
         emit(Event("Container", container.name, "Removing"))
         await _call(client.api.remove_container, container.id, force=True)
         emit(Event("Container", container.name, "Removed"))
+    async def stop_then_remove(container: Existing, removals) -> None:
+        if timeout == 0 and container.state in ("running", "paused", "restarting"):
+            # no grace to give: one call kills and removes (its level still waits for it)
+            for status in ("Stopping", "Stopped", "Removing"):
+                emit(Event("Container", container.name, status))
+            await _call(client.api.remove_container, container.id, force=True)
+            emit(Event("Container", container.name, "Removed"))
+            return
+        await stop(container)
+        removals.start_soon(remove, container)
     async with anyio.create_task_group() as removals:
         for level in plan.stop_levels:
-            async with anyio.create_task_group() as group:
+            async with anyio.create_task_group() as group:  # the next level waits for these stops only
                 for container in level:
-                    group.start_soon(stop, container)
-            for container in level:
-                removals.start_soon(remove, container)
+                    group.start_soon(stop_then_remove, container, removals)
 
     async def network(name: str) -> None:
         emit(Event("Network", name, "Removing"))

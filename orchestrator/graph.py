@@ -1,16 +1,16 @@
 """The dependency graph of a project's services.
 
 Owns: turning canonical service dicts (the shape ``docker compose config
---format json`` prints) into a networkx DiGraph with an edge
+--format json`` prints) into a graph with an edge
 dependent -> dependency for every key that makes one (depends_on, links,
 network_mode/ipc/pid/uts ``service:X``, volumes_from), the errors that graph
 can reveal (undefined or profile-disabled dependencies, cycles), and the
 orders derived from it: start levels, start/stop order, closure, dependents.
 
 Must not import: anything from ``engine``, or from ``orchestrator.config``
-other than ``errors``. networkx costs 160-330 ms to import, so it is imported
-only by ``build`` and the graph's methods: ``check`` and ``closure`` (what
-the loader needs on every ``config``) are plain Python.
+other than ``errors``. networkx costs 160-330 ms to import, a third of what
+``dockyard down`` took: the walks are plain Python, and networkx is
+imported only for ``ServiceGraph.digraph``, a view for other analyses.
 """
 from __future__ import annotations
 
@@ -188,17 +188,9 @@ def closure(services: Mapping[str, Mapping], names: Iterable[str]) -> set[str]:
 def build(services: Mapping[str, Mapping],
           disabled: Mapping[str, Mapping] | None = None) -> "ServiceGraph":
     """The graph of ``services``; raises ReferenceError_(s) or CycleError."""
-    import networkx as nx
-
     edges, warnings = _edges(services, disabled or {})
     _check_cycles(edges)
-    graph = nx.DiGraph()
-    graph.add_nodes_from(edges)
-    for name, targets in edges.items():
-        for target, dep in targets.items():
-            graph.add_edge(name, target, dependency=dep, kind=dep.kind, kinds=dep.kinds,
-                           condition=dep.condition, required=dep.required, restart=dep.restart)
-    return ServiceGraph(graph, warnings)
+    return ServiceGraph(edges, warnings)
 
 
 def _strongly_connected(edges: Edges) -> list[set[str]]:
@@ -290,28 +282,44 @@ def _check_cycles(edges: Edges) -> None:
 class ServiceGraph:
     """Services and their dependencies; edges point from dependent to dependency.
 
-    ``digraph`` is the networkx graph; each edge carries ``dependency`` (a
-    Dependency) and its fields flat: ``kind``, ``kinds``, ``condition``,
-    ``required``, ``restart``. ``warnings`` holds the optional dependencies
-    that were dropped.
+    Plain Python over the edges (every command that changes things walks
+    this graph, and importing networkx costs 160-330 ms); ``digraph`` is
+    the networkx view, made on first use, each edge carrying
+    ``dependency`` (a Dependency) and its fields flat: ``kind``, ``kinds``,
+    ``condition``, ``required``, ``restart``. ``warnings`` holds the
+    optional dependencies that were dropped.
     """
 
-    def __init__(self, digraph, warnings: list[str] | None = None) -> None:
-        self.digraph = digraph
+    def __init__(self, edges: Edges, warnings: list[str] | None = None) -> None:
+        self.edges = edges  # dependent -> {dependency: Dependency}
         self.warnings = list(warnings or ())
+        self._digraph = None
+
+    @property
+    def digraph(self):
+        if self._digraph is None:
+            import networkx as nx
+            graph = nx.DiGraph()
+            graph.add_nodes_from(self.edges)
+            for name, targets in self.edges.items():
+                for target, dep in targets.items():
+                    graph.add_edge(name, target, dependency=dep, kind=dep.kind, kinds=dep.kinds,
+                                   condition=dep.condition, required=dep.required, restart=dep.restart)
+            self._digraph = graph
+        return self._digraph
 
     def __contains__(self, name: object) -> bool:
-        return name in self.digraph
+        return name in self.edges
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self.digraph))
+        return iter(sorted(self.edges))
 
     def __len__(self) -> int:
-        return len(self.digraph)
+        return len(self.edges)
 
     def _known(self, names: Iterable[str]) -> list[str]:
         names = list(names)
-        unknown = sorted(set(names) - set(self.digraph))
+        unknown = sorted(set(names) - set(self.edges))
         if unknown:
             raise ReferenceError_(f"no such service: {', '.join(unknown)}")
         return names
@@ -319,8 +327,7 @@ class ServiceGraph:
     def dependencies(self, name: str) -> dict[str, Dependency]:
         """The services ``name`` depends on directly, by name."""
         self._known([name])
-        return {dep: self.digraph.edges[name, dep]["dependency"]
-                for dep in sorted(self.digraph.successors(name))}
+        return dict(sorted(self.edges[name].items()))
 
     def dependents(self, name: str, *, restart_only: bool = False) -> set[str]:
         """Services that depend on ``name``, directly or transitively.
@@ -329,31 +336,46 @@ class ServiceGraph:
         services compose restarts when ``name`` is restarted.
         """
         self._known([name])
-        import networkx as nx
-        if not restart_only:
-            return set(nx.ancestors(self.digraph, name))
-        edges = self.digraph.edges
-        view = nx.subgraph_view(self.digraph, filter_edge=lambda u, v: edges[u, v]["restart"])
-        return set(nx.ancestors(view, name))
+        found: set[str] = set()
+        todo = deque([name])
+        while todo:
+            target = todo.popleft()
+            for dependent, targets in self.edges.items():
+                dep = targets.get(target)
+                if dep is not None and (dep.restart or not restart_only) and dependent not in found:
+                    found.add(dependent)
+                    todo.append(dependent)
+        return found
 
     def closure(self, names: Iterable[str]) -> set[str]:
         """``names`` and everything they depend on, transitively."""
-        import networkx as nx
         out: set[str] = set()
-        for name in self._known(names):
-            out.add(name)
-            out |= nx.descendants(self.digraph, name)
+        todo = deque(self._known(names))
+        while todo:
+            name = todo.popleft()
+            if name not in out:
+                out.add(name)
+                todo.extend(self.edges[name])
         return out
 
     def subgraph(self, names: Iterable[str]) -> "ServiceGraph":
         """The graph restricted to ``names`` (e.g. a closure), same edge data."""
-        return ServiceGraph(self.digraph.subgraph(self._known(names)).copy(), self.warnings)
+        keep = set(self._known(names))
+        return ServiceGraph({n: {t: d for t, d in self.edges[n].items() if t in keep} for n in keep},
+                            self.warnings)
 
     def levels(self) -> list[list[str]]:
         """Start levels: each service comes one level after its last dependency."""
-        import networkx as nx
-        dependencies_first = self.digraph.reverse(copy=False)
-        return [sorted(level) for level in nx.topological_generations(dependencies_first)]
+        waiting = {name: set(targets) for name, targets in self.edges.items()}
+        levels = []
+        while waiting:
+            ready = sorted(name for name, targets in waiting.items() if not targets)
+            levels.append(ready)  # never empty: build refused cycles
+            for name in ready:
+                del waiting[name]
+            for targets in waiting.values():
+                targets.difference_update(ready)
+        return levels
 
     def start_order(self) -> list[str]:
         return [name for level in self.levels() for name in level]
