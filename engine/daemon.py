@@ -61,10 +61,7 @@ class Engine:
                       Df(self), Networks(self), self.events)
 
     def _container_name(self, cid: str) -> str:
-        try:
-            return self.containers.inspect(cid)["Name"].lstrip("/")
-        except Exception:  # noqa: BLE001 - removed meanwhile: its id says enough
-            return cid[:12]
+        return self.containers.name_of(cid) or cid[:12]  # removed meanwhile: its id says enough
 
     def reconcile(self) -> list[str]:
         """At start: containers first (what runs), then their networks."""

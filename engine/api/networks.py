@@ -69,7 +69,7 @@ class Networks:
         filters = parse_filters(request.arg("filters"), LIST_FILTERS)
         found = []
         for record in await blocking(self.service.all):
-            view = self._view(record)
+            view = self._view(record, with_containers=False)  # docker's list leaves them out
             builtin = bool(record.get("predefined"))
             if "name" in filters and not any(v in view["Name"] for v in filters["name"]):
                 continue
@@ -84,10 +84,9 @@ class Networks:
             if not all(label_matches(view["Labels"], wanted) for wanted in filters.get("label", [])):
                 continue
             if "dangling" in filters:
-                dangling = not builtin and not view["Containers"]
+                dangling = not builtin and not self.service.users(record["id"])
                 if ("true" in filters["dangling"] or "1" in filters["dangling"]) != dangling:
                     continue
-            view["Containers"] = {}  # docker's list leaves them out
             found.append(view)
         return document(found)
 

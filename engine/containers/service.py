@@ -130,6 +130,11 @@ class ContainerService:
         record = self._find(ref)
         return record, self._exit_of(record)
 
+    def name_of(self, cid: str) -> str | None:
+        """The name of the container with this full id (one read), or None."""
+        record = self.store.read("containers", cid)
+        return record["name"] if record else None
+
     def exists(self, cid: str) -> bool:
         """Whether the container with this full id still has its record."""
         return self.store.read("containers", cid) is not None
@@ -151,7 +156,8 @@ class ContainerService:
         if exits is True:
             exits = self.store.read("exits", record["id"])
         state = lifecycle.derive(record, alive, frozen, exits)
-        if state == lifecycle.EXITED and self.store.read("restarting", record["id"]) is not None:
+        if state == lifecycle.EXITED and (record["host_config"].get("RestartPolicy") or {}).get("Name") not in (
+                None, "", "no") and self.store.read("restarting", record["id"]) is not None:
             return lifecycle.RESTARTING
         return state
 

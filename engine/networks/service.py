@@ -19,6 +19,7 @@ docker's default bridge), ``host`` and ``none`` (no endpoints).
 """
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
@@ -38,6 +39,7 @@ PREDEFINED = {BRIDGE: "bridge", HOST: "host", NONE: "null"}  # name -> driver
 MTU_OPTION = "com.docker.network.driver.mtu"
 _KNOWN_OPTIONS = {MTU_OPTION}
 DNS_PORT = 53
+RESOLV_CONF = "/etc/resolv.conf"
 
 
 @dataclass
@@ -47,7 +49,7 @@ class Settings:
     dns: list[tuple[str, int]] = field(default_factory=list)  # upstreams; empty: the host's
 
 
-def host_resolvers(path: str = "/etc/resolv.conf") -> tuple[list[tuple[str, int]], list[str], list[str]]:
+def host_resolvers(path: str = RESOLV_CONF) -> tuple[list[tuple[str, int]], list[str], list[str]]:
     """(nameservers, search domains, options) of a resolv.conf. The
     forwarder runs in the host's network namespace, so a 127.0.0.x stub
     resolver there is reachable as it is."""
@@ -104,6 +106,7 @@ class NetworkService:
         self._dns = None
         self._up: set[str] = set()  # networks whose kernel objects this process has checked
         self._based = False
+        self._resolvers: tuple[int | None, list[tuple[str, int]]] | None = None  # (mtime, servers)
         self._endpoints: dict[str, dict] = dict(self.store.records("endpoints"))
         self._index = _Index({}, {})
         self._refresh()
@@ -575,7 +578,18 @@ class NetworkService:
         index = self._index
         asker = index.by_ip.get(client)
         own = index.upstreams.get(asker[0]) if asker else None
-        return own or self.settings.dns or host_resolvers()[0]
+        return own or self.settings.dns or self._host_resolvers()
+
+    def _host_resolvers(self) -> list[tuple[str, int]]:
+        """The host's nameservers, read again only when its resolv.conf changes
+        (this runs for every forwarded query)."""
+        try:
+            stamp = os.stat(RESOLV_CONF).st_mtime_ns
+        except OSError:
+            stamp = None
+        if self._resolvers is None or self._resolvers[0] != stamp:
+            self._resolvers = (stamp, host_resolvers(RESOLV_CONF)[0])
+        return self._resolvers[1]
 
 
 def _unique(names: list[str]) -> list[str]:

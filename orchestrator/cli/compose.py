@@ -118,11 +118,14 @@ def _built_images(client, stack: Stack, services) -> None:
 
 def _check_images(client, stack: Stack, services) -> None:
     from engine.client.errors import NotFound
-    missing = []
+    missing, present = [], set()
     for name in services:
         image = stack.services[name].get("image")
+        if image in present:
+            continue
         try:
             client.api.inspect_image(image)
+            present.add(image)
         except NotFound:
             missing.append(f"service {name}: image {image} is not available locally, and registry pulls are not "
                            "supported yet: load it first (dockyard image load -i FILE, or docker load)")
