@@ -74,7 +74,7 @@ class _Group(click.Group):
 @click.option("--ansi", type=click.Choice(["never", "always", "auto"]), default="auto", show_default=True,
               help="Control when to print ANSI control characters.")
 @click.option("--dry-run", is_flag=True, help="Execute command in dry run mode: print the plan, change nothing "
-              "(up, down).")
+              "(not exec, run, cp).")
 @click.option("--parallel", type=int, default=-1, show_default=True, metavar="N",
               help="Control max parallelism, -1 for unlimited.")
 @click.option("-H", "--host", metavar="URL", help="The engine to talk to (unix://PATH; default: "

@@ -12,6 +12,11 @@ from .calls import DaemonError, connect, message_of
 from .compose import Stack, _built_images, _check_images, _fail, _load, _progress, up
 
 
+def _no_dry_run(obj: dict, command: str) -> None:
+    if obj.get("dry_run"):  # it would run for real: say so instead
+        _fail(f"--dry-run is not supported by {command} yet")
+
+
 def _container_of(client, stack: Stack, service: str, index: int | None) -> dict:
     """The running container ``index`` (default 1) of ``service``."""
     from orchestrator import observe
@@ -53,6 +58,7 @@ def _env_list(values) -> list[str]:
 @click.pass_obj
 def exec_(obj, detach, no_tty, env, user, workdir, index, privileged, service, command):
     """Execute a command in a running container."""
+    _no_dry_run(obj, "exec")
     from orchestrator.interactive import pump
     stack = Stack(_load(obj))
     client = connect()
@@ -142,6 +148,7 @@ def run(ctx, detach, remove, name, entrypoint, env, labels, user, workdir, volum
     from orchestrator import naming, translate
     from orchestrator.interactive import pump
     obj = ctx.obj
+    _no_dry_run(obj, "run")
     stack = Stack(_load(obj, (service,)))
     if service not in stack.services:
         _fail(f"no such service: {service}")
@@ -219,6 +226,7 @@ def _split_cp(argument: str) -> tuple[str | None, str]:
 @click.pass_obj
 def cp(obj, archive, index, source, destination):
     """Copy files/folders between a service container and the local filesystem."""
+    _no_dry_run(obj, "cp")
     import io
     import os
     import shutil
